@@ -1,0 +1,1 @@
+"""Risks, measures, the risk matrix and scoring."""

@@ -1,0 +1,98 @@
+"""Single-record writes (CLI add/edit, API create/update/retire) over the one import path."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import yaml
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from riskatlas.catalog import queries
+from riskatlas.catalog.files import Item
+from riskatlas.catalog.importer import validate_items
+from riskatlas.catalog.matrix import Matrix
+from riskatlas.catalog.models import Measure, Risk
+from riskatlas.catalog.service import Counts, save
+from riskatlas.sharing.policy import Scope
+
+MODELS = {"risks": Risk, "measures": Measure}
+READ_ONLY = {"key", "version", "level", "residual_level"}
+
+
+class Conflict(Exception):
+    """The record changed since the caller read it (optimistic concurrency)."""
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, Any]:
+    """`field=value` pairs from the command line; values are read as YAML (lists, numbers)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"expected FIELD=VALUE, got {pair!r}")
+        out[name.strip()] = yaml.safe_load(raw) if raw.strip() else None
+    return out
+
+
+def apply(record: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the record with dotted-path changes applied (title.ru=...)."""
+    out = copy.deepcopy(record)
+    for path, value in changes.items():
+        if path.split(".")[0] in READ_ONLY:
+            raise ValueError(f"{path}: cannot be changed")
+        target = out
+        *parents, last = path.split(".")
+        for part in parents:
+            if not isinstance(target.get(part), dict):
+                target[part] = {}
+            target = target[part]
+        if value is None:
+            target.pop(last, None)
+        else:
+            target[last] = value
+    return out
+
+
+def _guard(session: Session, entity: str, key: str, version: int | None) -> None:
+    """Take the row's write lock first and check its version, so concurrent editors serialise."""
+    model = MODELS[entity]
+    stmt = update(model).where(model.key == key).values(version=model.version)
+    if version is not None:
+        stmt = stmt.where(model.version == version)
+    if session.execute(stmt).rowcount == 0:  # type: ignore[attr-defined]
+        raise Conflict(f"{key} was changed by someone else (expected version {version})")
+
+
+def write(
+    session: Session, matrix: Matrix, entity: str, data: dict[str, Any],
+    changed_by: str | None, expected_version: int | None = None, create: bool = False,
+) -> Counts:
+    """Validate and save one record (raises ImportError_ with every problem)."""
+    if not create:
+        _guard(session, entity, str(data.get("key", "")).upper(), expected_version)
+    item = Item(entity, data, "<input>", 0, line=1)
+    batch = validate_items(session, matrix, [item])
+    return save(session, matrix, batch, changed_by=changed_by)
+
+
+def edit(
+    session: Session, matrix: Matrix, scope: Scope, entity: str, key: str,
+    changes: dict[str, Any], changed_by: str | None, expected_version: int | None = None,
+) -> dict[str, Any]:
+    """Apply changes to a record the scope lets the caller see; return the saved record."""
+    get(session, matrix, scope, entity, key)  # a record the caller cannot see is not found
+    _guard(session, entity, key.upper(), expected_version)
+    current = get(session, matrix, scope, entity, key)
+    data = apply(current, changes)
+    item = Item(entity, data, "<input>", 0, line=1)
+    batch = validate_items(session, matrix, [item])
+    save(session, matrix, batch, changed_by=changed_by)
+    return get(session, matrix, scope, entity, key)
+
+
+def get(session: Session, matrix: Matrix, scope: Scope, entity: str, key: str) -> dict[str, Any]:
+    if entity == "risks":
+        return queries.get_risk(session, matrix, scope, key)
+    return queries.get_measure(session, scope, key)

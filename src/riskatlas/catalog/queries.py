@@ -1,0 +1,131 @@
+"""Catalog reads: filtered lists, single records, version history. All take a sharing Scope."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from riskatlas.catalog import records as rec
+from riskatlas.catalog.files import dump_yaml
+from riskatlas.catalog.matrix import Matrix, MatrixError
+from riskatlas.catalog.models import Measure, MeasureState, Risk, RiskState, Version
+from riskatlas.sharing.policy import Scope
+
+
+class NotFound(LookupError):
+    pass
+
+
+@dataclass
+class RiskFilters:
+    domain: list[str] = field(default_factory=list)
+    state: list[str] = field(default_factory=list)
+    level: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    category: list[str] = field(default_factory=list)
+
+    def where(self, matrix: Matrix) -> list[ColumnElement[bool]]:
+        out: list[ColumnElement[bool]] = []
+        if self.domain:
+            out.append(Risk.domain.in_([d.lower() for d in self.domain]))
+        if self.category:
+            out.append(Risk.category.in_([c.lower() for c in self.category]))
+        if self.status:
+            out.append(Risk.status.in_([s.lower() for s in self.status]))
+        if self.level:
+            try:
+                out.append(Risk.level.in_([matrix.parse("level", v) for v in self.level]))
+            except MatrixError as exc:
+                raise ValueError(f"level: {exc}") from None
+        if self.state:
+            out.append(Risk.id.in_(select(RiskState.risk_id).where(
+                RiskState.state_code.in_([s.upper() for s in self.state]))))
+        return out
+
+
+@dataclass
+class MeasureFilters:
+    status: list[str] = field(default_factory=list)
+    state: list[str] = field(default_factory=list)
+    kind: list[str] = field(default_factory=list)
+
+    def where(self) -> list[ColumnElement[bool]]:
+        out: list[ColumnElement[bool]] = []
+        if self.status:
+            out.append(Measure.status.in_([s.lower().replace(" ", "_") for s in self.status]))
+        if self.kind:
+            out.append(Measure.kind.in_([k.lower() for k in self.kind]))
+        if self.state:
+            out.append(Measure.id.in_(select(MeasureState.measure_id).where(
+                MeasureState.state_code.in_([s.upper() for s in self.state]))))
+        return out
+
+
+def list_risks(
+    session: Session, matrix: Matrix, scope: Scope, filters: RiskFilters,
+    limit: int | None = None, offset: int = 0, extra: list[ColumnElement[bool]] | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Total count and one page of the risks the scope allows and the filters select."""
+    where = filters.where(matrix) + (extra or [])
+    total = session.scalar(select(func.count()).select_from(Risk).where(scope.risks, *where))
+    return int(total or 0), rec.risk_records(session, matrix, scope, where, limit=limit,
+                                             offset=offset)
+
+
+def list_measures(
+    session: Session, scope: Scope, filters: MeasureFilters,
+    limit: int | None = None, offset: int = 0, extra: list[ColumnElement[bool]] | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    where = filters.where() + (extra or [])
+    total = session.scalar(select(func.count()).select_from(Measure).where(scope.measures, *where))
+    return int(total or 0), rec.measure_records(session, scope, where, limit=limit, offset=offset)
+
+
+def get_risk(session: Session, matrix: Matrix, scope: Scope, key: str) -> dict[str, Any]:
+    rows = rec.risk_records(session, matrix, scope, [Risk.key == key.upper()])
+    if not rows:
+        raise NotFound(f"no risk {key!r}")
+    return rows[0]
+
+
+def get_measure(session: Session, scope: Scope, key: str) -> dict[str, Any]:
+    rows = rec.measure_records(session, scope, [Measure.key == key.upper()])
+    if not rows:
+        raise NotFound(f"no measure {key!r}")
+    return rows[0]
+
+
+def history(session: Session, entity: str, key: str) -> list[dict[str, Any]]:
+    """Every version of a record, oldest first, each with a diff against the one before.
+
+    Callers must first check that the scope lets the principal see the record itself.
+    """
+    rows = session.scalars(
+        select(Version).where(Version.entity == entity, Version.key == key.upper())
+        .order_by(Version.version)
+    ).all()
+    out: list[dict[str, Any]] = []
+    before = ""
+    for row in rows:
+        now = dump_yaml(row.data)
+        diff = "".join(difflib.unified_diff(
+            before.splitlines(keepends=True), now.splitlines(keepends=True),
+            f"{row.key} v{row.version - 1}", f"{row.key} v{row.version}",
+        )) if before else ""
+        out.append({"version": row.version, "change": row.change,
+                    "changed_at": row.changed_at.isoformat(), "changed_by": row.changed_by,
+                    "data": row.data, "diff": diff})
+        before = now
+    return out
+
+
+def risk_exists(session: Session, key: Any) -> bool:
+    return bool(session.scalar(select(func.count()).where(Risk.key == str(key).upper())))
+
+
+def measure_exists(session: Session, key: Any) -> bool:
+    return bool(session.scalar(select(func.count()).where(Measure.key == str(key).upper())))

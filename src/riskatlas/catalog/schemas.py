@@ -1,0 +1,202 @@
+"""Input and output shapes of catalog records (the export contract is the output shape)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+
+from riskatlas.catalog.matrix import Matrix, MatrixError
+
+Category = Literal["traditional", "emerging", "hybrid"]
+Domain = Literal[
+    "terrorism", "trafficking", "borders", "water_energy", "afghanistan", "unrest", "cyber",
+    "information", "climate", "health", "economic", "cbrn", "migration",
+]
+DOMAINS: tuple[str, ...] = Domain.__args__  # type: ignore[attr-defined]
+Trend = Literal["rising", "stable", "falling", "unknown"]
+Horizon = Literal["short", "medium", "long"]
+Tlp = Literal["clear", "green", "amber", "amber+strict", "red"]
+RiskStatus = Literal["draft", "proposed", "adopted", "retired"]
+MeasureKind = Literal["prevention", "preparedness", "mitigation", "response", "recovery"]
+Treatment = Literal["avoid", "reduce", "share", "retain"]
+MeasureStatus = Literal[
+    "proposed", "agreed", "in_progress", "implemented", "evaluated", "abandoned"
+]
+ActorKind = Literal[
+    "state", "non_state_armed_group", "criminal_network", "de_facto_authority",
+    "organisation", "other",
+]
+
+REQUIRED_LANGUAGES = ("en", "ru")
+_LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def _lower(value: Any) -> Any:
+    """Enum values are matched without regard to case, spaces or hyphens ('In progress')."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        return text if text == "amber+strict" else re.sub(r"[\s\-]+", "_", text)
+    return value
+
+
+def _text(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ValueError("expected a mapping of language code to text, e.g. {en: ..., ru: ...}")
+    out: dict[str, str] = {}
+    for lang, text in value.items():
+        if not isinstance(lang, str) or not _LANG.match(lang):
+            raise ValueError(f"{lang!r} is not a language code")
+        if not isinstance(text, str):
+            raise ValueError(f"{lang}: expected text, got {type(text).__name__}")
+        if text.strip():
+            out[lang] = text.strip()
+    missing = [lang for lang in REQUIRED_LANGUAGES if lang not in out]
+    if missing:
+        raise ValueError(f"missing text in {', '.join(missing)}")
+    return out
+
+
+def partial_date(value: Any) -> str:
+    """A date at the precision known: YYYY, YYYY-MM or YYYY-MM-DD, checked for real."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date as YYYY-MM-DD, YYYY-MM or YYYY, got {value!r}")
+    match = _PARTIAL_DATE.match(value.strip())
+    if not match:
+        raise ValueError(f"expected a date as YYYY-MM-DD, YYYY-MM or YYYY, got {value!r}")
+    year, month, day = match.groups()
+    try:
+        date(int(year), int(month or 1), int(day or 1))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a real date ({exc})") from None
+    return value.strip()
+
+
+def _code(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+Text = Annotated[dict[str, str], BeforeValidator(_text)]
+PartialDate = Annotated[str, BeforeValidator(partial_date)]
+Code = Annotated[str, BeforeValidator(_code), Field(min_length=1, max_length=64)]
+StateCode = Annotated[str, BeforeValidator(_code), Field(pattern=r"^[A-Z]{3}$")]
+Key = Annotated[str, BeforeValidator(_code), Field(pattern=r"^[A-Z0-9][A-Z0-9\-_.]{0,31}$")]
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    seen: set[Any] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{value!r} is listed twice")
+        seen.add(value)
+    return values
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class SourceIn(_In):
+    title: str = Field(min_length=1)
+    url: str = Field(pattern=r"^https?://\S+$")
+    published: PartialDate
+    publisher: str | None = None
+
+
+class ActorIn(_In):
+    key: Key
+    name: Text
+    kind: Annotated[ActorKind, BeforeValidator(_lower)]
+
+
+def _rating(axis: str):  # type: ignore[no-untyped-def]
+    def check(value: Any, info: ValidationInfo) -> int:
+        matrix: Matrix | None = (info.context or {}).get("matrix")
+        if matrix is None:
+            raise ValueError("no risk matrix in validation context")
+        try:
+            return matrix.parse(axis, value)
+        except MatrixError as exc:
+            raise ValueError(str(exc)) from None
+
+    return check
+
+
+class AssessmentIn(_In):
+    state: StateCode
+    likelihood: int
+    impact: int
+    rationale: Text
+
+    _likelihood = field_validator("likelihood", mode="before")(_rating("likelihood"))
+    _impact = field_validator("impact", mode="before")(_rating("impact"))
+
+
+class RiskIn(_In):
+    key: Key
+    title: Text
+    summary: Text
+    category: Annotated[Category, BeforeValidator(_lower)]
+    domain: Annotated[Domain, BeforeValidator(_lower)]
+    states: Annotated[list[StateCode], AfterValidator(_unique)] = Field(min_length=1)
+    actors: Annotated[list[Key], AfterValidator(_unique)] = Field(default_factory=list)
+    likelihood: int
+    impact: int
+    rationale: Text
+    trend: Annotated[Trend, BeforeValidator(_lower)] = "unknown"
+    horizon: Annotated[Horizon | None, BeforeValidator(_lower)] = None
+    drivers: list[Text] = Field(default_factory=list)
+    warning_signs: list[Text] = Field(default_factory=list)
+    sources: list[SourceIn] = Field(min_length=1)
+    assessments: list[AssessmentIn] = Field(default_factory=list)
+    tlp: Annotated[Tlp, BeforeValidator(_lower)] = "clear"
+    status: Annotated[RiskStatus, BeforeValidator(_lower)] = "draft"
+    owner: Code | None = None
+    # Derived on export; accepted on import so an export reads back unchanged.
+    measures: Annotated[list[Key], AfterValidator(_unique)] = Field(default_factory=list)
+    level: Any = None
+    residual_level: Any = None
+    version: int | None = None
+
+    _likelihood = field_validator("likelihood", mode="before")(_rating("likelihood"))
+    _impact = field_validator("impact", mode="before")(_rating("impact"))
+
+
+class Effect(_In):
+    likelihood: int = Field(0, ge=0, le=4)
+    impact: int = Field(0, ge=0, le=4)
+
+
+class MeasureIn(_In):
+    key: Key
+    title: Text
+    summary: Text
+    kind: Annotated[MeasureKind, BeforeValidator(_lower)]
+    treatment: Annotated[Treatment, BeforeValidator(_lower)]
+    lead: Code
+    states: Annotated[list[StateCode], AfterValidator(_unique)] = Field(min_length=1)
+    status: Annotated[MeasureStatus, BeforeValidator(_lower)]
+    effect: Effect
+    risks: Annotated[list[Key], AfterValidator(_unique)] = Field(min_length=1)
+    start: PartialDate | None = None
+    end: PartialDate | None = None
+    progress: int | None = Field(None, ge=0, le=100)
+    sources: list[SourceIn] = Field(default_factory=list)
+    tlp: Annotated[Tlp, BeforeValidator(_lower)] = "clear"
+    owner: Code | None = None
+    version: int | None = None

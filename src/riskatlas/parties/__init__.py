@@ -1,0 +1,1 @@
+"""The grouping, its states and organisations, and (later) users and tokens."""

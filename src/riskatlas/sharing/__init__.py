@@ -1,0 +1,1 @@
+"""The one visibility policy: owner organisation, TLP 2.0 marking and sharing groups."""

@@ -1,0 +1,1 @@
+"""The FastAPI application: JSON API routers and HTML pages."""
