@@ -19,7 +19,8 @@ from riskatlas.catalog.files import FileError, Item, Problem, add_positions, rea
 from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import Actor, Measure, Risk
 from riskatlas.catalog.schemas import ActorIn, MeasureIn, RiskIn
-from riskatlas.parties.models import Organisation, State
+from riskatlas.parties.models import Organisation, State, User
+from riskatlas.sharing.models import SharingGroup
 
 MODELS: dict[str, type[BaseModel]] = {"actors": ActorIn, "risks": RiskIn, "measures": MeasureIn}
 
@@ -112,8 +113,15 @@ def _check_references(
     def refs(model: Any, name: str, values: Iterable[str], known: Any, what: str) -> None:
         for i, value in enumerate(values):
             if value not in known:
-                found.add(where[id(model)], (name, i), f"unknown {what} {value!r}")
+                loc = (*name.split("."), i)
+                found.add(where[id(model)], loc, f"unknown {what} {value!r}")
 
+    groups = _existing(session, SharingGroup.key)
+    users = _existing(session, User.username)
+    for model in [*batch.risks, *batch.measures]:
+        refs(model, "sharing.groups", model.sharing.groups, groups, "sharing group")
+        refs(model, "sharing.orgs", model.sharing.orgs, orgs, "organisation")
+        refs(model, "sharing.users", model.sharing.users, users, "user")
     for risk in batch.risks:
         refs(risk, "states", risk.states, states, "state")
         refs(risk, "actors", risk.actors, actors, "actor")

@@ -25,7 +25,8 @@ from riskatlas.catalog.models import (
     RiskState,
     Source,
 )
-from riskatlas.parties.models import Organisation
+from riskatlas.parties.models import Organisation, User
+from riskatlas.sharing.models import RecordShare, SharingGroup
 from riskatlas.sharing.policy import Scope
 
 Record = dict[str, Any]
@@ -50,6 +51,28 @@ def _sources(session: Session, column: Any, ids: Any) -> dict[int, list[Record]]
             {"title": title, "url": url, "published": published, "publisher": publisher}
         )
     return out
+
+
+def _shares(session: Session, entity: str, ids: Any) -> dict[int, Record]:
+    stmt = (
+        select(RecordShare.record_id, SharingGroup.key, Organisation.key, User.username)
+        .outerjoin(SharingGroup, SharingGroup.id == RecordShare.group_id)
+        .outerjoin(Organisation, Organisation.id == RecordShare.org_id)
+        .outerjoin(User, User.id == RecordShare.user_id)
+        .where(RecordShare.entity == entity, RecordShare.record_id.in_(ids))
+        .order_by(RecordShare.id)
+    )
+    out: dict[int, Record] = {}
+    for record_id, group, org, user in session.execute(stmt):
+        grants = out.setdefault(record_id, empty_sharing())
+        for name, value in (("groups", group), ("orgs", org), ("users", user)):
+            if value is not None:
+                grants[name].append(value)
+    return out
+
+
+def empty_sharing() -> Record:
+    return {"groups": [], "orgs": [], "users": []}
 
 
 def risk_records(
@@ -84,6 +107,7 @@ def risk_records(
         Assessment.rationale).where(Assessment.risk_id.in_(in_ids))
         .order_by(Assessment.state_code))
     sources = _sources(session, Source.risk_id, in_ids)
+    shares = _shares(session, "risk", in_ids)
     out = []
     for risk, owner_key in rows:
         out.append({
@@ -112,6 +136,7 @@ def risk_records(
             "tlp": risk.tlp,
             "status": risk.status,
             "owner": owner_key,
+            "sharing": shares.get(risk.id) or empty_sharing(),
             "measures": measures.get(risk.id, []),
             "version": risk.version,
         })
@@ -147,6 +172,7 @@ def measure_records(
                      .where(RiskMeasure.measure_id.in_(in_ids), scope.risks)
                      .order_by(RiskMeasure.position))
     sources = _sources(session, Source.measure_id, in_ids)
+    shares = _shares(session, "measure", in_ids)
     out = []
     for measure, owner_key, lead_key in rows:
         out.append({
@@ -166,6 +192,7 @@ def measure_records(
             "sources": sources.get(measure.id, []),
             "tlp": measure.tlp,
             "owner": owner_key,
+            "sharing": shares.get(measure.id) or empty_sharing(),
             "version": measure.version,
         })
     return out

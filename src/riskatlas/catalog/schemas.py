@@ -118,6 +118,14 @@ class SourceIn(_In):
     publisher: str | None = None
 
 
+class SharingIn(_In):
+    """Grants on a record: sharing groups (AMBER), organisations (AMBER+STRICT), users (RED)."""
+
+    groups: Annotated[list[Code], AfterValidator(_unique)] = Field(default_factory=list)
+    orgs: Annotated[list[Code], AfterValidator(_unique)] = Field(default_factory=list)
+    users: Annotated[list[str], AfterValidator(_unique)] = Field(default_factory=list)
+
+
 class ActorIn(_In):
     key: Key
     name: Text
@@ -167,6 +175,7 @@ class RiskIn(_In):
     tlp: Annotated[Tlp, BeforeValidator(_lower)] = "clear"
     status: Annotated[RiskStatus, BeforeValidator(_lower)] = "draft"
     owner: Code | None = None
+    sharing: SharingIn = Field(default_factory=SharingIn)
     # Derived on export; accepted on import so an export reads back unchanged.
     measures: Annotated[list[Key], AfterValidator(_unique)] = Field(default_factory=list)
     level: Any = None
@@ -199,4 +208,5 @@ class MeasureIn(_In):
     sources: list[SourceIn] = Field(default_factory=list)
     tlp: Annotated[Tlp, BeforeValidator(_lower)] = "clear"
     owner: Code | None = None
+    sharing: SharingIn = Field(default_factory=SharingIn)
     version: int | None = None

@@ -29,9 +29,10 @@ from riskatlas.catalog.models import (
     Source,
     Version,
 )
-from riskatlas.catalog.schemas import MeasureIn, RiskIn
+from riskatlas.catalog.schemas import MeasureIn, RiskIn, SharingIn
 from riskatlas.catalog.scoring import residual
-from riskatlas.parties.models import Organisation
+from riskatlas.parties.models import Organisation, User
+from riskatlas.sharing.models import RecordShare, SharingGroup
 from riskatlas.sharing.policy import Scope
 
 DEFAULT_OWNER = "C5-SEC"
@@ -72,6 +73,7 @@ def risk_record(risk: RiskIn, matrix: Matrix, owner: str) -> dict[str, Any]:
             for a in sorted(risk.assessments, key=lambda a: a.state)
         ],
         "tlp": risk.tlp, "status": risk.status, "owner": owner,
+        "sharing": risk.sharing.model_dump(),
     }
 
 
@@ -83,7 +85,7 @@ def measure_record(measure: MeasureIn, owner: str) -> dict[str, Any]:
         "effect": measure.effect.model_dump(), "risks": measure.risks,
         "start": measure.start, "end": measure.end, "progress": measure.progress,
         "sources": [s.model_dump() for s in measure.sources], "tlp": measure.tlp,
-        "owner": owner,
+        "owner": owner, "sharing": measure.sharing.model_dump(),
     }
 
 
@@ -237,6 +239,7 @@ def _write_risks(
                     for i, s in enumerate(risk.sources)]
         assessments += [{"risk_id": rid, "state_code": a.state, "likelihood": a.likelihood,
                          "impact": a.impact, "rationale": a.rationale} for a in risk.assessments]
+    _write_shares(session, "risk", [(ids[key], r.sharing, v) for key, r, v in changes])
     _insert(session, RiskState, states)
     _insert(session, RiskActor, links)
     _insert(session, Source, sources)
@@ -265,9 +268,33 @@ def _write_measures(
                    for i, s in enumerate(measure.states)]
         sources += [dict(s.model_dump(), measure_id=mid, position=i)
                     for i, s in enumerate(measure.sources)]
+    _write_shares(session, "measure", [(ids[key], m.sharing, v) for key, m, v in changes])
     _insert(session, MeasureState, states)
     _insert(session, Source, sources)
     return ids
+
+
+def _write_shares(
+    session: Session, entity: str, rows: list[tuple[int, SharingIn, int | None]]
+) -> None:
+    """Replace the grants of the written records (a new record has none to clear)."""
+    changed = [rid for rid, _, version in rows if version]
+    for i in range(0, len(changed), CHUNK):
+        session.execute(delete(RecordShare).where(
+            RecordShare.entity == entity, RecordShare.record_id.in_(changed[i : i + CHUNK])))
+    if not any(s.groups or s.orgs or s.users for _, s, _ in rows):
+        return
+    groups = dict(session.execute(select(SharingGroup.key, SharingGroup.id)).all())
+    orgs = dict(session.execute(select(Organisation.key, Organisation.id)).all())
+    users = dict(session.execute(select(User.username, User.id)).all())
+    grants = []
+    for rid, sharing, _ in rows:
+        base = {"entity": entity, "record_id": rid, "group_id": None, "org_id": None,
+                "user_id": None}
+        grants += [dict(base, group_id=groups[g]) for g in sharing.groups]
+        grants += [dict(base, org_id=orgs[o]) for o in sharing.orgs]
+        grants += [dict(base, user_id=users[u]) for u in sharing.users]
+    _insert(session, RecordShare, grants)
 
 
 def _add_risk_side_links(

@@ -7,6 +7,7 @@ from alembic import context
 import riskatlas.models  # noqa: F401 - registers every table on the metadata
 from riskatlas.config import get_settings
 from riskatlas.db import Base, make_engine
+from riskatlas.migrate import include_object
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
@@ -32,7 +33,7 @@ def run_online() -> None:
 
 def _run(connection: object) -> None:
     context.configure(connection=connection, target_metadata=Base.metadata,
-                      render_as_batch=True, compare_type=True)
+                      render_as_batch=True, compare_type=True, include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 
