@@ -18,6 +18,7 @@ from riskatlas.catalog.importer import ImportError_, validate_files
 from riskatlas.catalog.library import load_default_catalog
 from riskatlas.catalog.service import save
 from riskatlas.output import Format, emit
+from riskatlas.parties.cli import orgs_app, tokens_app, users_app
 from riskatlas.runtime import Runtime, make_runtime
 from riskatlas.sharing.policy import Scope
 
@@ -31,6 +32,9 @@ app.add_typer(risks_app, name="risks")
 app.add_typer(measures_app, name="measures")
 app.add_typer(matrix_app, name="matrix")
 app.add_typer(db_app, name="db")
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 
 err = Console(stderr=True)
 

@@ -32,6 +32,7 @@ from riskatlas.catalog.models import (
 from riskatlas.catalog.schemas import MeasureIn, RiskIn, SharingIn
 from riskatlas.catalog.scoring import residual
 from riskatlas.parties.models import Organisation, User
+from riskatlas.search.service import reindex
 from riskatlas.sharing.models import RecordShare, SharingGroup
 from riskatlas.sharing.policy import Scope
 
@@ -147,6 +148,8 @@ def save(session: Session, matrix: Matrix, batch: Batch, changed_by: str | None 
     _add_risk_side_links(session, batch, all_risks, touched)
     rescore(session, matrix, touched)
     _insert(session, Version, versions)
+    reindex(session, "risk", risk_ids.values())
+    reindex(session, "measure", measure_ids.values())
     return counts
 
 
