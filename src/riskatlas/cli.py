@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.syntax import Syntax
 
+from riskatlas.audit.service import Who
 from riskatlas.catalog import edits, queries
 from riskatlas.catalog import records as rec
 from riskatlas.catalog.files import dump_yaml, write_csv
@@ -28,15 +29,18 @@ risks_app = typer.Typer(help="Browse and change risks.", no_args_is_help=True)
 measures_app = typer.Typer(help="Browse and change measures.", no_args_is_help=True)
 matrix_app = typer.Typer(help="The risk matrix.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 app.add_typer(risks_app, name="risks")
 app.add_typer(measures_app, name="measures")
 app.add_typer(matrix_app, name="matrix")
 app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 
 err = Console(stderr=True)
+CLI = Who("cli")
 
 # Shared options, declared once.
 Db = Annotated[str | None, typer.Option("--db", help="Database URL (default: "
@@ -220,7 +224,7 @@ def _write_one(entity: str, data: dict[str, Any], db: str | None, create: bool) 
                            or entity == "measures"
                            and queries.measure_exists(session, data.get("key"))):
                 fail(f"{data.get('key')} already exists; use edit")
-            edits.write(session, rt.matrix, entity, data, changed_by="cli", create=create)
+            edits.write(session, rt.matrix, entity, data, CLI, create=create)
     except ImportError_ as exc:
         report(exc.problems)
     err.print(f"Saved {data.get('key')}.")
@@ -256,7 +260,7 @@ def _edit(entity: str, key: str, db: str | None, sets: list[str] | None) -> None
         changes = edits.parse_assignments(sets or [])
         with rt.transaction() as session:
             record = edits.edit(session, rt.matrix, Scope.everything(), entity, key, changes,
-                                changed_by="cli")
+                                CLI)
     except ImportError_ as exc:
         report(exc.problems)
         return
@@ -333,7 +337,7 @@ def import_(
                 batch = validate_files(session, rt.matrix, files)
             with err.status(f"Writing {len(batch.risks)} risks, {len(batch.measures)} "
                             "measures…"):
-                counts = save(session, rt.matrix, batch, changed_by="import")
+                counts = save(session, rt.matrix, batch, Who("import"))
     except ImportError_ as exc:
         report(exc.problems)
         return
@@ -394,3 +398,30 @@ def export(
         output.write_text(text, encoding="utf-8")
         err.print(f"Wrote {output}.")
 
+
+
+@audit_app.command("verify")
+def audit_verify(db: Db = None) -> None:
+    """Check the audit chain; name the first broken entry and exit 1 if it does not hold."""
+    from riskatlas.audit.service import verify
+
+    rt = runtime(db)
+    with rt.transaction() as session:
+        verdict = verify(session)
+    if not verdict.ok:
+        fail(f"audit chain broken at entry {verdict.broken_seq}: {verdict.reason}")
+    err.print(f"Audit chain intact: {verdict.entries} entries.")
+
+
+@audit_app.command("list")
+def audit_list(
+    db: Db = None, fmt: Fmt = Format.table,
+    limit: Annotated[int, typer.Option(help="How many of the latest entries.")] = 50,
+) -> None:
+    """Show the latest audit entries."""
+    from riskatlas.audit.service import latest
+
+    rt = runtime(db)
+    with rt.transaction() as session:
+        rows = latest(session, limit)
+    emit(rows, fmt, ["seq", "at", "actor", "org", "action", "key", "detail"])

@@ -9,6 +9,7 @@ import yaml
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from riskatlas.audit.service import Who
 from riskatlas.catalog import queries
 from riskatlas.catalog.files import Item
 from riskatlas.catalog.importer import validate_items
@@ -67,19 +68,19 @@ def _guard(session: Session, entity: str, key: str, version: int | None) -> None
 
 def write(
     session: Session, matrix: Matrix, entity: str, data: dict[str, Any],
-    changed_by: str | None, expected_version: int | None = None, create: bool = False,
+    who: Who, expected_version: int | None = None, create: bool = False,
 ) -> Counts:
     """Validate and save one record (raises ImportError_ with every problem)."""
     if not create:
         _guard(session, entity, str(data.get("key", "")).upper(), expected_version)
     item = Item(entity, data, "<input>", 0, line=1)
     batch = validate_items(session, matrix, [item])
-    return save(session, matrix, batch, changed_by=changed_by)
+    return save(session, matrix, batch, who)
 
 
 def edit(
     session: Session, matrix: Matrix, scope: Scope, entity: str, key: str,
-    changes: dict[str, Any], changed_by: str | None, expected_version: int | None = None,
+    changes: dict[str, Any], who: Who, expected_version: int | None = None,
 ) -> dict[str, Any]:
     """Apply changes to a record the scope lets the caller see; return the saved record."""
     get(session, matrix, scope, entity, key)  # a record the caller cannot see is not found
@@ -88,7 +89,7 @@ def edit(
     data = apply(current, changes)
     item = Item(entity, data, "<input>", 0, line=1)
     batch = validate_items(session, matrix, [item])
-    save(session, matrix, batch, changed_by=changed_by)
+    save(session, matrix, batch, who)
     return get(session, matrix, scope, entity, key)
 
 

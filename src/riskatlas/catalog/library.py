@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from riskatlas.audit.service import Who
 from riskatlas.catalog.importer import Batch, validate_files
 from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import Risk
@@ -29,4 +30,4 @@ def load_default_catalog(session: Session, matrix: Matrix) -> Counts | None:
     """Import the default catalog into an empty database; leave a populated one alone."""
     if session.scalar(select(func.count()).select_from(Risk)):
         return None
-    return save(session, matrix, library_batch(session, matrix), changed_by="library")
+    return save(session, matrix, library_batch(session, matrix), Who("library"))

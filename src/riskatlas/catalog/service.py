@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from riskatlas.audit.service import SYSTEM, Who, append_many
 from riskatlas.catalog import records as rec
 from riskatlas.catalog.importer import Batch
 from riskatlas.catalog.matrix import Matrix
@@ -116,8 +117,10 @@ def _insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
         session.execute(insert(table.__table__), rows)
 
 
-def save(session: Session, matrix: Matrix, batch: Batch, changed_by: str | None = None) -> Counts:
-    """Write a validated batch: create or update each record, keep a version of every change."""
+def save(session: Session, matrix: Matrix, batch: Batch, who: Who = SYSTEM) -> Counts:
+    """Write a validated batch: create or update each record, keep a version of every change,
+    and record each change in the audit trail."""
+    changed_by = who.actor
     counts = Counts()
     orgs = dict(session.execute(select(Organisation.key, Organisation.id)).all())
     _save_actors(session, batch)
@@ -148,6 +151,9 @@ def save(session: Session, matrix: Matrix, batch: Batch, changed_by: str | None 
     _add_risk_side_links(session, batch, all_risks, touched)
     rescore(session, matrix, touched)
     _insert(session, Version, versions)
+    append_many(session, who, [{
+        "action": f"{v['entity']}.{v['change']}", "entity": v["entity"], "key": v["key"],
+        "before": v.pop("_before"), "after": v["data"]} for v in versions])
     reindex(session, "risk", risk_ids.values())
     reindex(session, "measure", measure_ids.values())
     return counts
@@ -173,7 +179,8 @@ def _plan(
         change = "create" if old is None else (
             "retire" if snapshot.get("status") == "retired" else "update")
         versions.append({"entity": entity[:-1], "key": key, "version": version,
-                         "data": snapshot, "changed_by": changed_by, "change": change})
+                         "data": snapshot, "changed_by": changed_by, "change": change,
+                         "_before": None if old is None else _authored(old, entity)})
         changes.append((key, model, None if old is None else version))
     return changes
 

@@ -9,6 +9,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from riskatlas.audit.service import ensure_head
 from riskatlas.parties.models import Grouping, Organisation, State
 
 
@@ -30,6 +31,7 @@ def seed(session: Session) -> None:
             session.add(State(code=s["code"], name=s["name"], role=s["role"],
                               grouping_code=g["code"]))
     session.flush()
+    ensure_head(session)
     known = set(session.scalars(select(Organisation.key)))
     for o in data["organisations"]:
         if o["key"] not in known:
