@@ -8,8 +8,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from riskatlas.audit.service import Who
+from riskatlas.db import session_factory
 from riskatlas.runtime import Runtime
-from riskatlas.sharing.policy import Scope
+from riskatlas.sharing.policy import ANONYMOUS, Principal, Scope, scope_for
+from riskatlas.web.errors import ApiError
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -21,15 +26,68 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    with runtime.transaction() as session:
+    """One session per request; writes commit explicitly, anything uncommitted rolls back."""
+    with session_factory(runtime.engine)() as session:
         yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_scope() -> Scope:
-    return Scope.everything()
+def get_principal(request: Request, session: SessionDep) -> Principal:
+    """The caller: an API token (Authorization: Bearer), a browser session cookie, or nobody."""
+    from riskatlas.parties import auth
+
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "unauthorized", "Use 'Authorization: Bearer <token>'.",
+                           headers={"WWW-Authenticate": "Bearer"})
+        principal = auth.principal_from_token(session, token.strip())
+        session.commit()  # keeps the token's last-used time
+        if principal is None:
+            raise ApiError(401, "invalid_token", "The token is unknown, expired or revoked.",
+                           headers={"WWW-Authenticate": "Bearer"})
+        return principal
+    cookie = request.cookies.get(auth.SESSION_COOKIE)
+    if cookie:
+        found = auth.principal_from_session(session, cookie)
+        if found is not None:
+            principal, csrf = found
+            request.state.csrf_token = csrf
+            return principal
+    return ANONYMOUS
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def get_scope(principal: CurrentPrincipal, runtime: RuntimeDep) -> Scope:
+    return scope_for(principal, runtime.settings.public_mode)
 
 
 ScopeDep = Annotated[Scope, Depends(get_scope)]
+
+
+def require_writer(request: Request, principal: CurrentPrincipal) -> Principal:
+    """Editors and administrators with a session or a read-write token; CSRF for sessions."""
+    if principal.anonymous:
+        raise ApiError(401, "unauthorized", "Sign in or send an API token to make changes.")
+    if principal.token_scope == "read":
+        raise ApiError(403, "read_only_token", "This token may only read.")
+    if principal.role not in {"editor", "admin"}:
+        raise ApiError(403, "forbidden", f"The {principal.role} role cannot change records.")
+    if principal.token_scope is None and request.method not in SAFE_METHODS:
+        expected = getattr(request.state, "csrf_token", None)
+        if not expected or request.headers.get("x-csrf-token") != expected:
+            raise ApiError(403, "csrf_failed", "Missing or wrong X-CSRF-Token header.")
+    return principal
+
+
+Writer = Annotated[Principal, Depends(require_writer)]
+
+
+def who(request: Request, principal: Principal) -> Who:
+    address = request.client.host if request.client else None
+    return Who(principal.username, principal.org_key, address)
