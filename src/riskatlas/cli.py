@@ -373,10 +373,7 @@ def export(
     """Export the whole catalog (risks, measures, actors)."""
     rt = runtime(db)
     with rt.transaction() as session:
-        scope = Scope.everything()
-        doc = {"risks": rec.risk_records(session, rt.matrix, scope),
-               "measures": rec.measure_records(session, scope),
-               "actors": rec.actor_records(session)}
+        doc = rec.export_document(session, rt.matrix, Scope.everything())
     if fmt is Format.csv:
         if output is None:
             write_csv(doc["risks"], sys.stdout)

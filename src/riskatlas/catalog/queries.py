@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from riskatlas.catalog import records as rec
 from riskatlas.catalog.files import dump_yaml
 from riskatlas.catalog.matrix import Matrix, MatrixError
 from riskatlas.catalog.models import Measure, MeasureState, Risk, RiskState, Version
+from riskatlas.search.service import search
 from riskatlas.sharing.policy import Scope
+
+RANKED_CHUNK = 500  # search hits turned into records per query
 
 
 class NotFound(LookupError):
@@ -65,12 +69,35 @@ class MeasureFilters:
         return out
 
 
+def _ranked(
+    model: Any, hits: list[tuple[int, float]],
+    fetch: Callable[[list[ColumnElement[bool]], list[Any]], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """Records of the search hits, in the hits' order, through the usual record builder."""
+    ids = [rid for rid, _ in hits]
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(ids), RANKED_CHUNK):
+        part = ids[i : i + RANKED_CHUNK]
+        position = case({rid: n for n, rid in enumerate(part)}, value=model.id)
+        out += fetch([model.id.in_(part)], [position])
+    return out
+
+
 def list_risks(
     session: Session, matrix: Matrix, scope: Scope, filters: RiskFilters,
     limit: int | None = None, offset: int = 0, extra: list[ColumnElement[bool]] | None = None,
+    q: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Total count and one page of the risks the scope allows and the filters select."""
+    """Total count and one page of the risks the scope allows and the filters select.
+
+    With a search text `q` (not None and not blank), only matching risks count, best match
+    first (see docs/search.md); without one, the page is ordered by key.
+    """
     where = filters.where(matrix) + (extra or [])
+    if q is not None and q.strip():
+        found, hits = search(session, scope, q, "risk", limit, offset, where=where)
+        return found, _ranked(Risk, hits, lambda w, order: rec.risk_records(
+            session, matrix, scope, w, order))
     total = session.scalar(select(func.count()).select_from(Risk).where(scope.risks, *where))
     return int(total or 0), rec.risk_records(session, matrix, scope, where, limit=limit,
                                              offset=offset)
@@ -79,8 +106,14 @@ def list_risks(
 def list_measures(
     session: Session, scope: Scope, filters: MeasureFilters,
     limit: int | None = None, offset: int = 0, extra: list[ColumnElement[bool]] | None = None,
+    q: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
+    """As list_risks, for measures."""
     where = filters.where() + (extra or [])
+    if q is not None and q.strip():
+        found, hits = search(session, scope, q, "measure", limit, offset, where=where)
+        return found, _ranked(Measure, hits, lambda w, order: rec.measure_records(
+            session, scope, w, order))
     total = session.scalar(select(func.count()).select_from(Measure).where(scope.measures, *where))
     return int(total or 0), rec.measure_records(session, scope, where, limit=limit, offset=offset)
 
@@ -99,26 +132,37 @@ def get_measure(session: Session, scope: Scope, key: str) -> dict[str, Any]:
     return rows[0]
 
 
-def history(session: Session, entity: str, key: str) -> list[dict[str, Any]]:
+def history(
+    session: Session, entity: str, key: str, scope: Scope | None = None
+) -> list[dict[str, Any]]:
     """Every version of a record, oldest first, each with a diff against the one before.
 
-    Callers must first check that the scope lets the principal see the record itself.
+    Callers must first check that the scope lets the principal see the record itself; links
+    to risks the scope hides are removed from old versions of a measure too.
     """
     rows = session.scalars(
         select(Version).where(Version.entity == entity, Version.key == key.upper())
         .order_by(Version.version)
     ).all()
+    hidden: set[str] = set()
+    if scope is not None and entity == "measure":
+        linked = {k for row in rows for k in row.data.get("risks", [])}
+        visible = set(session.scalars(select(Risk.key).where(Risk.key.in_(linked), scope.risks)))
+        hidden = linked - visible
     out: list[dict[str, Any]] = []
     before = ""
     for row in rows:
-        now = dump_yaml(row.data)
+        data = dict(row.data)
+        if hidden:
+            data["risks"] = [k for k in data.get("risks", []) if k not in hidden]
+        now = dump_yaml(data)
         diff = "".join(difflib.unified_diff(
             before.splitlines(keepends=True), now.splitlines(keepends=True),
             f"{row.key} v{row.version - 1}", f"{row.key} v{row.version}",
         )) if before else ""
         out.append({"version": row.version, "change": row.change,
                     "changed_at": row.changed_at.isoformat(), "changed_by": row.changed_by,
-                    "data": row.data, "diff": diff})
+                    "data": data, "diff": diff})
         before = now
     return out
 

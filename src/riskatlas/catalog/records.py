@@ -203,3 +203,10 @@ def actor_records(session: Session) -> list[Record]:
         {"key": a.key, "name": a.name, "kind": a.kind}
         for a in session.scalars(select(Actor).order_by(Actor.key))
     ]
+
+
+def export_document(session: Session, matrix: Matrix, scope: Scope) -> dict[str, list[Record]]:
+    """The whole catalog the scope allows, as `riskatlas export` and /api/v1/export give it."""
+    return {"risks": risk_records(session, matrix, scope),
+            "measures": measure_records(session, scope),
+            "actors": actor_records(session)}

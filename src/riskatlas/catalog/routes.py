@@ -1,61 +1,239 @@
-"""JSON API for risks, measures and the matrix: thin handlers over catalog.queries."""
+"""JSON API for risks and measures: thin handlers over catalog.queries and catalog.edits.
+
+Every read goes through the caller's sharing Scope (web.deps.ScopeDep); a record outside it is
+a 404. Writes need an editor of the owner organisation and the record's current ETag.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import io
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from riskatlas.catalog import queries
-from riskatlas.web.deps import RuntimeDep, ScopeDep, SessionDep
+from riskatlas.catalog import edits, queries
+from riskatlas.catalog.files import dump_yaml, write_csv
+from riskatlas.catalog.importer import ImportError_
+from riskatlas.catalog.models import Measure, Risk
+from riskatlas.catalog.records import export_document
+from riskatlas.parties.models import Organisation
+from riskatlas.runtime import Runtime
+from riskatlas.sharing.policy import Principal, Scope, may_change
+from riskatlas.web.deps import RuntimeDep, ScopeDep, SessionDep, Writer, who
+from riskatlas.web.errors import ApiError
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 Multi = Annotated[list[str] | None, Query()]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
+Q = Annotated[str | None, Query(max_length=200, description="Full-text search, ranked.")]
+IfMatch = Annotated[str | None, Header(description="ETag of the version being changed.")]
+RecordBody = Annotated[dict[str, Any], Body(description="Fields as in the export contract.")]
+ENTITY = {"risks": "risk", "measures": "measure"}
+MODELS: dict[str, Any] = {"risks": Risk, "measures": Measure}
+
+
+def etag(record: dict[str, Any]) -> str:
+    return f'"{record["version"]}"'
+
+
+def _with_etag(record: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(record, status_code=status, headers={"ETag": etag(record)})
+
+
+def _version(if_match: str | None) -> int:
+    if not if_match:
+        raise ApiError(428, "precondition_required",
+                       "Send If-Match with the ETag of the version you are changing.")
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ApiError(412, "precondition_failed", f"If-Match {if_match!r} is not an ETag "
+                       "of this record.")
+    return int(value)
+
+
+def _get(session: Session, runtime: Runtime, scope: Scope, entity: str, key: str) -> Any:
+    try:
+        return edits.get(session, runtime.matrix, scope, entity, key)
+    except queries.NotFound:
+        raise ApiError(404, "not_found", f"No {ENTITY[entity]} {key!r}.") from None
+
+
+def _invalid(exc: ImportError_) -> ApiError:
+    problems = [{"field": p.field, "reason": p.reason} for p in exc.problems]
+    return ApiError(422, "validation_error", "The record is not valid.", problems=problems)
+
+
+def _owner_id(session: Session, entity: str, key: str) -> int:
+    model = MODELS[entity]
+    return int(session.scalar(select(model.owner_org_id).where(model.key == key.upper())))
+
+
+def _check_may_change(session: Session, principal: Principal, entity: str, key: str) -> None:
+    if not may_change(principal, _owner_id(session, entity, key)):
+        raise ApiError(403, "not_owner", "Only editors of the owner organisation change this "
+                       "record; others propose changes.")
+
+
+# --- risks -------------------------------------------------------------------------------------
 
 
 @router.get("/risks")
 def list_risks(
     session: SessionDep, runtime: RuntimeDep, scope: ScopeDep,
-    domain: Multi = None, state: Multi = None, level: Multi = None, status: Multi = None,
-    category: Multi = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    q: Q = None, domain: Multi = None, state: Multi = None, level: Multi = None,
+    status: Multi = None, category: Multi = None, limit: Limit = 100, offset: Offset = 0,
 ) -> dict[str, Any]:
+    """Risks you may see, filtered, searched (`q`, ranked) and paginated."""
     filters = queries.RiskFilters(domain=domain or [], state=state or [], level=level or [],
                                   status=status or [], category=category or [])
     try:
-        total, items = queries.list_risks(session, runtime.matrix, scope, filters, limit, offset)
+        total, items = queries.list_risks(session, runtime.matrix, scope, filters, limit,
+                                          offset, q=q)
     except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise ApiError(422, "validation_error", str(exc)) from None
     return {"total": total, "limit": limit, "offset": offset, "items": items}
-
-
-@router.get("/risks/{key}")
-def get_risk(key: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep) -> Any:
-    try:
-        return queries.get_risk(session, runtime.matrix, scope, key)
-    except queries.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
 
 
 @router.get("/measures")
 def list_measures(
-    session: SessionDep, scope: ScopeDep, status: Multi = None, state: Multi = None,
-    kind: Multi = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    session: SessionDep, scope: ScopeDep, q: Q = None, status: Multi = None,
+    state: Multi = None, kind: Multi = None, limit: Limit = 100, offset: Offset = 0,
 ) -> dict[str, Any]:
+    """Measures you may see, filtered, searched (`q`, ranked) and paginated."""
     filters = queries.MeasureFilters(status=status or [], state=state or [], kind=kind or [])
-    total, items = queries.list_measures(session, scope, filters, limit, offset)
+    try:
+        total, items = queries.list_measures(session, scope, filters, limit, offset, q=q)
+    except ValueError as exc:
+        raise ApiError(422, "validation_error", str(exc)) from None
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 
 
-@router.get("/measures/{key}")
-def get_measure(key: str, session: SessionDep, scope: ScopeDep) -> Any:
-    try:
-        return queries.get_measure(session, scope, key)
-    except queries.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+def _routes(entity: str) -> None:
+    """Detail, create, update, retire and history: the same for risks and measures."""
+    noun = ENTITY[entity]
+
+    @router.get(f"/{entity}/{{key}}", name=f"get_{noun}")
+    def detail(key: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep) -> Response:
+        return _with_etag(_get(session, runtime, scope, entity, key))
+
+    @router.post(f"/{entity}", status_code=201, name=f"create_{noun}")
+    def create(
+        body: RecordBody, request: Request, session: SessionDep, runtime: RuntimeDep,
+        scope: ScopeDep, principal: Writer,
+    ) -> Response:
+        data = dict(body, owner=principal.org_key)
+        data.pop("version", None)
+        key = str(data.get("key", "")).strip().upper()
+        model = MODELS[entity]
+        if key and session.scalar(select(model.id).where(model.key == key)) is not None:
+            raise ApiError(409, "conflict", f"The key {key!r} is already in use.")
+        if str(data.get("tlp", "")).lower() == "red":  # a RED record always names its author
+            sharing = dict(data.get("sharing") or {})
+            sharing["users"] = list(dict.fromkeys([*sharing.get("users", []),
+                                                   principal.username]))
+            data["sharing"] = sharing
+        try:
+            edits.write(session, runtime.matrix, entity, data, who(request, principal),
+                        create=True)
+        except ImportError_ as exc:
+            raise _invalid(exc) from None
+        session.commit()
+        record = _get(session, runtime, scope, entity, key)
+        response = _with_etag(record, 201)
+        response.headers["Location"] = f"/api/v1/{entity}/{record['key']}"
+        return response
+
+    @router.patch(f"/{entity}/{{key}}", name=f"update_{noun}")
+    def update(
+        key: str, body: RecordBody, request: Request, session: SessionDep, runtime: RuntimeDep,
+        scope: ScopeDep, principal: Writer, if_match: IfMatch = None,
+    ) -> Response:
+        _get(session, runtime, scope, entity, key)
+        _check_may_change(session, principal, entity, key)
+        version = _version(if_match)
+        changes = _merge_paths(body)
+        for locked in ("key", "owner", "version"):
+            changes.pop(locked, None)
+        try:
+            record = edits.edit(session, runtime.matrix, scope, entity, key, changes,
+                                who(request, principal), expected_version=version)
+        except edits.Conflict as exc:
+            raise ApiError(412, "precondition_failed", str(exc)) from None
+        except ImportError_ as exc:
+            raise _invalid(exc) from None
+        except ValueError as exc:
+            raise ApiError(422, "validation_error", str(exc)) from None
+        session.commit()
+        return _with_etag(record)
+
+    @router.post(f"/{entity}/{{key}}/retire", name=f"retire_{noun}")
+    def retire(
+        key: str, request: Request, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep,
+        principal: Writer, if_match: IfMatch = None,
+    ) -> Response:
+        _get(session, runtime, scope, entity, key)
+        _check_may_change(session, principal, entity, key)
+        version = _version(if_match)
+        try:
+            record = edits.edit(session, runtime.matrix, scope, entity, key,
+                                {"status": "retired"}, who(request, principal),
+                                expected_version=version)
+        except edits.Conflict as exc:
+            raise ApiError(412, "precondition_failed", str(exc)) from None
+        session.commit()
+        return _with_etag(record)
+
+    @router.get(f"/{entity}/{{key}}/history", name=f"{noun}_history")
+    def history(
+        key: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
+    ) -> list[dict[str, Any]]:
+        _get(session, runtime, scope, entity, key)
+        return queries.history(session, noun, key, scope)
 
 
-@router.get("/matrix")
+def _merge_paths(body: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """JSON merge patch as dotted paths: nested texts change one language at a time."""
+    out: dict[str, Any] = {}
+    for name, value in body.items():
+        path = f"{prefix}{name}"
+        if isinstance(value, dict) and value and name in {"title", "summary", "rationale"}:
+            out.update(_merge_paths(value, f"{path}."))
+        else:
+            out[path] = value
+    return out
+
+
+for _entity in ENTITY:
+    _routes(_entity)
+
+
+@router.get("/matrix", tags=["catalog"])
 def get_matrix(runtime: RuntimeDep) -> dict[str, Any]:
+    """The active risk matrix: labels low to high, grid[likelihood][impact]."""
     return runtime.matrix.as_json()
+
+
+@router.get("/organisations", tags=["parties"])
+def list_organisations(session: SessionDep) -> list[dict[str, Any]]:
+    return [{"key": o.key, "name": o.name, "state": o.state_code}
+            for o in session.scalars(select(Organisation).order_by(Organisation.key))]
+
+
+@router.get("/export", tags=["catalog"])
+def export(
+    session: SessionDep, runtime: RuntimeDep, scope: ScopeDep,
+    format: Annotated[Literal["json", "yaml", "csv"], Query()] = "json",
+) -> Response:
+    """Everything you may see, in the export contract (csv: the risks table)."""
+    doc = export_document(session, runtime.matrix, scope)
+    if format == "yaml":
+        return Response(dump_yaml(doc), media_type="application/yaml")
+    if format == "csv":
+        out = io.StringIO()
+        write_csv(doc["risks"], out)
+        return Response(out.getvalue(), media_type="text/csv")
+    return JSONResponse(doc)

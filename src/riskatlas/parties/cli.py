@@ -1,9 +1,159 @@
-"""CLI for organisations, users and API tokens (registered in riskatlas.cli)."""
+"""CLI for organisations, users and API tokens (registered in riskatlas.cli).
+
+Secrets (generated passwords, tokens) are the only thing written to stdout, and only after the
+transaction has committed, so a script can capture them and never captures one that was not
+saved. Everything meant for a person goes to stderr.
+"""
 
 from __future__ import annotations
 
+import sys
+from enum import StrEnum
+from typing import Annotated
+
 import typer
+
+from riskatlas.cli_options import Db, Fmt, err, fail, runtime
+from riskatlas.output import Format, emit
+from riskatlas.parties import accounts
+from riskatlas.parties.service import add_organisation
 
 orgs_app = typer.Typer(help="Organisations.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+
+
+class Role(StrEnum):
+    viewer = "viewer"
+    analyst = "analyst"
+    editor = "editor"
+    admin = "admin"
+
+
+class TokenScope(StrEnum):
+    read = "read"
+    write = "write"
+
+
+@orgs_app.command("add")
+def orgs_add(
+    name: Annotated[str, typer.Argument(help="Name, which is also the organisation's key.")],
+    state: Annotated[str | None, typer.Option(
+        "--state", help="ISO 3166-1 alpha-3 code of its state; omit for a regional body.")] = None,
+    db: Db = None,
+) -> None:
+    """Add an organisation of a state of the grouping."""
+    with runtime(db).transaction() as session:
+        try:
+            org = add_organisation(session, name, state)
+        except ValueError as exc:
+            fail(str(exc))
+    err.print(f"Added organisation {org.key}.", highlight=False)
+
+
+@orgs_app.command("list")
+def orgs_list(db: Db = None, fmt: Fmt = Format.table) -> None:
+    """List organisations with their state and standing in the grouping."""
+    with runtime(db).transaction() as session:
+        rows = accounts.list_organisations(session)
+    emit(rows, fmt, ("key", "name", "state", "standing"), title=f"{len(rows)} organisations")
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    org: Annotated[str, typer.Option("--org", help="Organisation (see: orgs list).")],
+    role: Annotated[Role, typer.Option("--role", help="What the user may do.")],
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of stdin; "
+        "without it a random password is generated and printed once.")] = False,
+    db: Db = None,
+) -> None:
+    """Add a user to an organisation."""
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            fail("no password on stdin")
+    with runtime(db).transaction() as session:
+        try:
+            _, generated = accounts.add_user(session, username, org, role.value, password)
+        except accounts.AccountError as exc:
+            fail(str(exc))
+    err.print(f"Added user {username} ({role.value}) to {org}.", highlight=False)
+    if generated is not None:
+        err.print("Its password, shown this once:")
+        sys.stdout.write(generated + "\n")
+
+
+@users_app.command("list")
+def users_list(db: Db = None, fmt: Fmt = Format.table) -> None:
+    """List users."""
+    with runtime(db).transaction() as session:
+        rows = accounts.list_users(session)
+    emit(rows, fmt, ("username", "org", "role", "active", "created_at"),
+         title=f"{len(rows)} users")
+
+
+@users_app.command("disable")
+def users_disable(username: str, db: Db = None) -> None:
+    """Disable a user: no more sign-ins; open sessions and API tokens stop working."""
+    with runtime(db).transaction() as session:
+        try:
+            accounts.disable_user(session, username)
+        except accounts.AccountError as exc:
+            fail(str(exc))
+    err.print(f"Disabled user {username}.", highlight=False)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    username: str,
+    scope: Annotated[TokenScope, typer.Option("--scope", help="read, or write too.")]
+    = TokenScope.read,
+    days: Annotated[int | None, typer.Option(
+        "--days", help="Lifetime in days (default: RISKATLAS_TOKEN_DAYS).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="What the token is for.")] = None,
+    db: Db = None,
+) -> None:
+    """Create an API token and print it (only it) on stdout. It cannot be shown again."""
+    rt = runtime(db)
+    days = rt.settings.token_days if days is None else days
+    with rt.transaction() as session:
+        try:
+            token = accounts.create_token(session, username, scope.value, days, name)
+        except accounts.AccountError as exc:
+            fail(str(exc))
+    err.print(f"Created a {scope.value} token for {username}, valid {days} days "
+              "(shown this once).", highlight=False)
+    sys.stdout.write(token + "\n")
+
+
+@tokens_app.command("list")
+def tokens_list(
+    username: Annotated[str | None, typer.Argument(help="Only this user's tokens.")] = None,
+    db: Db = None, fmt: Fmt = Format.table,
+) -> None:
+    """List tokens: prefix, scope, expiry and revocation; never the tokens themselves."""
+    with runtime(db).transaction() as session:
+        try:
+            rows = accounts.list_tokens(session, username)
+        except accounts.AccountError as exc:
+            fail(str(exc))
+    emit(rows, fmt, ("id", "user", "prefix", "name", "scope", "expires_at", "last_used_at",
+                     "revoked_at"), title=f"{len(rows)} tokens")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    ref: Annotated[str, typer.Argument(metavar="PREFIX_OR_ID",
+                                       help="The prefix shown by `tokens list`, or the id.")],
+    db: Db = None,
+) -> None:
+    """Revoke a token; it stops working at once."""
+    with runtime(db).transaction() as session:
+        try:
+            token = accounts.revoke_token(session, ref)
+        except accounts.AccountError as exc:
+            fail(str(exc))
+    err.print(f"Revoked token {token.prefix} (id {token.id}).", highlight=False)

@@ -11,15 +11,20 @@ from riskatlas import __version__
 from riskatlas.catalog import pages as catalog_pages
 from riskatlas.catalog import routes as catalog_routes
 from riskatlas.config import Settings, get_settings
+from riskatlas.parties import routes as parties_routes
 from riskatlas.runtime import Runtime
+from riskatlas.web import errors
+
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Risk Atlas", version=__version__, openapi_url="/api/openapi.json",
                   docs_url="/api/docs", redoc_url=None)
     app.state.runtime = Runtime(settings or get_settings())
+    errors.install(app)
+    app.include_router(parties_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(catalog_pages.router)
-    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")),
-              name="static")
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app

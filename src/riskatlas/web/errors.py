@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -31,8 +32,12 @@ def _body(code: str, message: str, problems: list[Any] | None = None) -> dict[st
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = getattr(exc, "code", None) or CODES.get(exc.status_code, "error")
+        if not request.url.path.startswith("/api/"):
+            page = f"<!doctype html><title>{exc.status_code}</title><h1>{exc.status_code}</h1>" \
+                   f"<p>{html.escape(str(exc.detail))}</p><p><a href='/'>Risk Atlas</a></p>"
+            return HTMLResponse(page, status_code=exc.status_code, headers=exc.headers)
         return JSONResponse(_body(code, str(exc.detail), getattr(exc, "problems", None)),
                             status_code=exc.status_code, headers=exc.headers)
 

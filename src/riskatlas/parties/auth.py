@@ -1,0 +1,95 @@
+"""Who is calling: API tokens and browser sessions turned into a Principal.
+
+Both look-ups are one query each (token or session -> user -> organisation -> state), because
+they run on every request. Cookies and tokens are random; only their SHA-256 is stored, so a
+copy of the database does not let anyone sign in.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from riskatlas.db import utcnow
+from riskatlas.parties.accounts import as_utc, build_principal, sha256_hex
+from riskatlas.parties.models import ApiToken, Organisation, State, User, WebSession
+from riskatlas.sharing.policy import Principal
+
+SESSION_COOKIE = "riskatlas_session"
+SESSION_LIFETIME = timedelta(hours=12)
+# Writing last_used_at on every call would turn each read into a write; a minute is precise
+# enough to tell whether a token is still in use.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def principal_from_token(session: Session, raw_token: str | None) -> Principal | None:
+    """The principal of a valid API token: None when unknown, expired, revoked or when its
+    user is disabled. The principal carries the token's scope (read or write)."""
+    if not raw_token:
+        return None
+    now = utcnow()
+    row = session.execute(
+        select(ApiToken, User, Organisation.key, State.role)
+        .join(User, User.id == ApiToken.user_id)
+        .join(Organisation, Organisation.id == User.org_id)
+        .outerjoin(State, State.code == Organisation.state_code)
+        .where(ApiToken.token_hash == sha256_hex(raw_token), ApiToken.revoked_at.is_(None),
+               ApiToken.expires_at > now, User.active.is_(True))).first()
+    if row is None:
+        return None
+    token, user, org_key, state_role = row
+    if token.last_used_at is None or as_utc(token.last_used_at) <= now - LAST_USED_PRECISION:
+        token.last_used_at = now
+    return build_principal(user, org_key, state_role, token.scope)
+
+
+def start_session(session: Session, principal: Principal) -> tuple[str, str]:
+    """Open a browser session; returns (cookie value, CSRF token). Lasts 12 hours."""
+    if principal.user_id is None:
+        raise ValueError("an anonymous principal cannot have a session")
+    now = utcnow()
+    # Tidy this user's expired sessions while we are writing anyway.
+    session.execute(delete(WebSession).where(WebSession.user_id == principal.user_id,
+                                             WebSession.expires_at <= now))
+    cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    session.add(WebSession(session_hash=sha256_hex(cookie), user_id=principal.user_id,
+                           csrf_token=csrf, created_at=now, expires_at=now + SESSION_LIFETIME))
+    session.flush()
+    return cookie, csrf
+
+
+def principal_from_session(session: Session,
+                           cookie_value: str | None) -> tuple[Principal, str] | None:
+    """The principal (token_scope None) and CSRF token of a live session, or None."""
+    if not cookie_value:
+        return None
+    row = session.execute(
+        select(WebSession.csrf_token, User, Organisation.key, State.role)
+        .join(User, User.id == WebSession.user_id)
+        .join(Organisation, Organisation.id == User.org_id)
+        .outerjoin(State, State.code == Organisation.state_code)
+        .where(WebSession.session_hash == sha256_hex(cookie_value),
+               WebSession.expires_at > utcnow(), User.active.is_(True))).first()
+    if row is None:
+        return None
+    csrf, user, org_key, state_role = row
+    return build_principal(user, org_key, state_role), csrf
+
+
+def end_session(session: Session, cookie_value: str | None) -> None:
+    if cookie_value:
+        session.execute(delete(WebSession).where(
+            WebSession.session_hash == sha256_hex(cookie_value)))
