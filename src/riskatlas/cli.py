@@ -80,6 +80,7 @@ def runtime(db: str | None) -> Runtime:
 def init(db: Db = None) -> None:
     """Create or upgrade the database and load the default catalog if it is empty."""
     from riskatlas.migrate import upgrade
+    from riskatlas.parties.accounts import ensure_admin
     from riskatlas.parties.service import seed
 
     rt = runtime(db)
@@ -91,10 +92,15 @@ def init(db: Db = None) -> None:
         except ImportError_ as exc:
             report(exc.problems)
             return
+        password = ensure_admin(session, rt.settings)
     if counts is None:
         err.print("Database already holds a catalog; left as it is.")
     else:
         err.print(f"Loaded the default catalog: {counts}.")
+    if password:
+        err.print("Created the administrator [bold]admin[/bold] (organisation C5-SEC) with the "
+                  f"password [bold]{password}[/bold]\nIt is shown only this once: store it now "
+                  "or set RISKATLAS_ADMIN_PASSWORD before the first start.", soft_wrap=True)
 
 
 @app.command()
@@ -141,7 +147,7 @@ def matrix_show(db: Db = None, fmt: Fmt = Format.table) -> None:
 
 
 def _filters_or_fail(**kwargs: Any) -> queries.RiskFilters:
-    return queries.RiskFilters(**{k: v or [] for k, v in kwargs.items()})
+    return queries.RiskFilters(**{k: v or [] for k, v in kwargs.items()}, strict=True)
 
 
 @risks_app.command("list")

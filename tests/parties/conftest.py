@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi import FastAPI
-from starlette.exceptions import StarletteDeprecationWarning
+from fastapi.testclient import TestClient
 
 from riskatlas.config import Settings
 from riskatlas.parties import accounts
-from riskatlas.parties.routes import router
 from riskatlas.runtime import Runtime
 from riskatlas.web.app import create_app
-
-with warnings.catch_warnings():
-    # Starlette warns at import while the venv has httpx rather than httpx2; not our concern.
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
 
 PASSWORD = "correct horse battery"
 ATTEMPTS = 3
@@ -44,17 +37,9 @@ def add_user(rt: Runtime) -> Callable[..., None]:
     return add
 
 
-def make_app(settings: Settings) -> FastAPI:
-    app = create_app(settings)
-    # The lead includes parties.routes.router in web.app; until then include it here.
-    if not any(getattr(r, "path", None) == "/api/v1/auth/login" for r in app.routes):
-        app.include_router(router)
-    return app
-
-
 @pytest.fixture
 def app(settings: Settings) -> FastAPI:
-    return make_app(settings)
+    return create_app(settings)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
@@ -13,8 +14,9 @@ from riskatlas.parties import accounts
 from riskatlas.parties.auth import SESSION_COOKIE
 from riskatlas.parties.routes import LOGIN_CSRF_COOKIE
 from riskatlas.runtime import Runtime
+from riskatlas.web.app import create_app
 
-from .conftest import ATTEMPTS, PASSWORD, make_app
+from .conftest import ATTEMPTS, PASSWORD
 
 LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/auth/me"
@@ -42,7 +44,7 @@ def test_login_sets_a_safe_cookie_and_me_knows_the_user(
 
 def test_secure_cookie_when_configured(rt: Runtime, add_user: Callable[..., None]) -> None:
     add_user("alice")
-    app = make_app(rt.settings.model_copy(update={"cookie_secure": True}))
+    app = create_app(rt.settings.model_copy(update={"cookie_secure": True}))
     with TestClient(app) as client:
         response = client.post(LOGIN, json={"username": "alice", "password": PASSWORD})
     assert "; secure" in response.headers["set-cookie"].lower()
@@ -110,7 +112,7 @@ def test_bearer_token_and_scope(client: TestClient, rt: Runtime,
     me = client.get(ME, headers={"Authorization": f"Bearer {raw}"})
     assert me.status_code == 200 and me.json()["token_scope"] == "write"
     bad = client.get(ME, headers={"Authorization": "Bearer ra_wrong"})
-    assert bad.status_code == 401 and bad.json()["code"] == "unauthenticated"
+    assert bad.status_code == 401 and bad.json()["code"] == "invalid_token"
     with rt.transaction() as session:
         accounts.revoke_token(session, raw)
     assert client.get(ME, headers={"Authorization": f"Bearer {raw}"}).status_code == 401
@@ -137,8 +139,8 @@ def test_logout_needs_csrf_and_ends_the_session(
 def test_json_login_needs_a_json_body(client: TestClient, add_user: Callable[..., None]) -> None:
     # A cross-site <form> can only send form encodings; those must not sign anyone in.
     add_user("alice")
-    response = client.post(LOGIN, content='{"username": "alice", "password": "%s"}' % PASSWORD,
-                           headers={"Content-Type": "text/plain"})
+    body = json.dumps({"username": "alice", "password": PASSWORD})
+    response = client.post(LOGIN, content=body, headers={"Content-Type": "text/plain"})
     assert response.status_code == 422
 
 

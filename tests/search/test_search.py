@@ -53,7 +53,8 @@ CATALOG = {
               drivers=[{"en": "Dam construction near the border", "ru": "Строительство плотин"}]),
         _risk("CA-CYB-001", "Ransomware against utilities",
               "Программы-вымогатели против коммунальных служб",
-              warning_signs=[{"en": "Phishing waves", "ru": "Волны фишинга", "kk": "Фишинг толқыны"}],
+              warning_signs=[{"en": "Phishing waves", "ru": "Волны фишинга",
+                              "kk": "Фишинг толқыны"}],
               tlp="green", owner="KAZ-SC"),
         # One "zebra" risk per marking, for the sharing tests.
         _risk("CA-TER-001", "Zebra clear note", "Зебра: открытая заметка"),
@@ -92,7 +93,7 @@ def _keys(runtime: Runtime, q: str, entity: str = "risk", scope: Scope | None = 
     model: Any = Risk if entity == "risk" else Measure
     with runtime.transaction() as session:
         total, hits = search(session, scope or Scope.everything(), q, entity, limit, offset)
-        keys = dict(session.execute(select(model.id, model.key)).all())
+        keys: dict[int, str] = dict(session.execute(select(model.id, model.key)).all())
     return total, [keys[rid] for rid, _ in hits]
 
 
@@ -239,8 +240,9 @@ def test_queries_without_words_match_nothing(catalog: Runtime) -> None:
 
 
 def test_operators_in_text_are_words() -> None:
-    assert fts5_query(parse("NEAR(border) AND \"x\" OR")) == '("near" * AND "border" * AND "and" *'\
-        ' AND "x")'
+    # "NEAR(border)" is one chunk of two words, so a phrase; a trailing OR is dropped.
+    assert fts5_query(parse('NEAR(border) AND "x" OR')) == \
+        '("near" * + "border" * AND "and" * AND "x")'
     assert fts5_query(parse('a -"b c" or d')) == '(("a") NOT ("b" + "c")) OR ("d")'
     assert parse("-only -negative") == []
     assert ru_stem("пограничные") == "пограничн"

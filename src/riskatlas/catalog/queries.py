@@ -31,6 +31,9 @@ class RiskFilters:
     level: list[str] = field(default_factory=list)
     status: list[str] = field(default_factory=list)
     category: list[str] = field(default_factory=list)
+    # The CLI wants an unknown level to be an error; the API treats any unknown filter value
+    # (level, domain, state...) alike: it matches nothing.
+    strict: bool = False
 
     def where(self, matrix: Matrix) -> list[ColumnElement[bool]]:
         out: list[ColumnElement[bool]] = []
@@ -41,10 +44,14 @@ class RiskFilters:
         if self.status:
             out.append(Risk.status.in_([s.lower() for s in self.status]))
         if self.level:
-            try:
-                out.append(Risk.level.in_([matrix.parse("level", v) for v in self.level]))
-            except MatrixError as exc:
-                raise ValueError(f"level: {exc}") from None
+            levels = []
+            for value in self.level:
+                try:
+                    levels.append(matrix.parse("level", value))
+                except MatrixError as exc:
+                    if self.strict:
+                        raise ValueError(f"level: {exc}") from None
+            out.append(Risk.level.in_(levels))
         if self.state:
             out.append(Risk.id.in_(select(RiskState.risk_id).where(
                 RiskState.state_code.in_([s.upper() for s in self.state]))))

@@ -19,16 +19,26 @@ from riskatlas.catalog.files import dump_yaml, write_csv
 from riskatlas.catalog.importer import ImportError_
 from riskatlas.catalog.models import Measure, Risk
 from riskatlas.catalog.records import export_document
+from riskatlas.catalog.schemas import (
+    ErrorOut,
+    MeasureOut,
+    MeasurePage,
+    RiskOut,
+    RiskPage,
+    VersionOut,
+)
 from riskatlas.parties.models import Organisation
 from riskatlas.runtime import Runtime
 from riskatlas.sharing.policy import Principal, Scope, may_change
 from riskatlas.web.deps import RuntimeDep, ScopeDep, SessionDep, Writer, who
 from riskatlas.web.errors import ApiError
 
-router = APIRouter(prefix="/api/v1", tags=["catalog"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (401, 403, 404, 409, 412, 422, 428)}
+router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=ERRORS)
 Multi = Annotated[list[str] | None, Query()]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 Q = Annotated[str | None, Query(max_length=200, description="Full-text search, ranked.")]
 IfMatch = Annotated[str | None, Header(description="ETag of the version being changed.")]
 RecordBody = Annotated[dict[str, Any], Body(description="Fields as in the export contract.")]
@@ -81,7 +91,7 @@ def _check_may_change(session: Session, principal: Principal, entity: str, key: 
 # --- risks -------------------------------------------------------------------------------------
 
 
-@router.get("/risks")
+@router.get("/risks", response_model=RiskPage)
 def list_risks(
     session: SessionDep, runtime: RuntimeDep, scope: ScopeDep,
     q: Q = None, domain: Multi = None, state: Multi = None, level: Multi = None,
@@ -98,7 +108,7 @@ def list_risks(
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 
 
-@router.get("/measures")
+@router.get("/measures", response_model=MeasurePage)
 def list_measures(
     session: SessionDep, scope: ScopeDep, q: Q = None, status: Multi = None,
     state: Multi = None, kind: Multi = None, limit: Limit = 100, offset: Offset = 0,
@@ -115,12 +125,15 @@ def list_measures(
 def _routes(entity: str) -> None:
     """Detail, create, update, retire and history: the same for risks and measures."""
     noun = ENTITY[entity]
+    out = RiskOut if entity == "risks" else MeasureOut
+    ok = {200: {"model": out}}
 
-    @router.get(f"/{entity}/{{key}}", name=f"get_{noun}")
+    @router.get(f"/{entity}/{{key}}", name=f"get_{noun}", responses=ok)
     def detail(key: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep) -> Response:
         return _with_etag(_get(session, runtime, scope, entity, key))
 
-    @router.post(f"/{entity}", status_code=201, name=f"create_{noun}")
+    @router.post(f"/{entity}", status_code=201, name=f"create_{noun}",
+                 responses={201: {"model": out}})
     def create(
         body: RecordBody, request: Request, session: SessionDep, runtime: RuntimeDep,
         scope: ScopeDep, principal: Writer,
@@ -147,7 +160,7 @@ def _routes(entity: str) -> None:
         response.headers["Location"] = f"/api/v1/{entity}/{record['key']}"
         return response
 
-    @router.patch(f"/{entity}/{{key}}", name=f"update_{noun}")
+    @router.patch(f"/{entity}/{{key}}", name=f"update_{noun}", responses=ok)
     def update(
         key: str, body: RecordBody, request: Request, session: SessionDep, runtime: RuntimeDep,
         scope: ScopeDep, principal: Writer, if_match: IfMatch = None,
@@ -170,7 +183,7 @@ def _routes(entity: str) -> None:
         session.commit()
         return _with_etag(record)
 
-    @router.post(f"/{entity}/{{key}}/retire", name=f"retire_{noun}")
+    @router.post(f"/{entity}/{{key}}/retire", name=f"retire_{noun}", responses=ok)
     def retire(
         key: str, request: Request, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep,
         principal: Writer, if_match: IfMatch = None,
@@ -187,7 +200,8 @@ def _routes(entity: str) -> None:
         session.commit()
         return _with_etag(record)
 
-    @router.get(f"/{entity}/{{key}}/history", name=f"{noun}_history")
+    @router.get(f"/{entity}/{{key}}/history", name=f"{noun}_history",
+                response_model=list[VersionOut])
     def history(
         key: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
     ) -> list[dict[str, Any]]:
@@ -223,7 +237,8 @@ def list_organisations(session: SessionDep) -> list[dict[str, Any]]:
             for o in session.scalars(select(Organisation).order_by(Organisation.key))]
 
 
-@router.get("/export", tags=["catalog"])
+@router.get("/export", tags=["catalog"], responses={200: {"content": {
+    "application/json": {}, "application/yaml": {}, "text/csv": {}}}})
 def export(
     session: SessionDep, runtime: RuntimeDep, scope: ScopeDep,
     format: Annotated[Literal["json", "yaml", "csv"], Query()] = "json",

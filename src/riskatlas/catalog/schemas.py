@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from riskatlas.catalog.matrix import Matrix, MatrixError
@@ -31,7 +32,7 @@ RiskStatus = Literal["draft", "proposed", "adopted", "retired"]
 MeasureKind = Literal["prevention", "preparedness", "mitigation", "response", "recovery"]
 Treatment = Literal["avoid", "reduce", "share", "retain"]
 MeasureStatus = Literal[
-    "proposed", "agreed", "in_progress", "implemented", "evaluated", "abandoned"
+    "proposed", "agreed", "in_progress", "implemented", "evaluated", "abandoned", "retired"
 ]
 ActorKind = Literal[
     "state", "non_state_armed_group", "criminal_network", "de_facto_authority",
@@ -107,8 +108,26 @@ def _unique(values: list[Any]) -> list[Any]:
     return values
 
 
+def _no_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+    elif isinstance(value, dict):
+        for item in value.values():
+            _no_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+    return value
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        return _no_nul(data)
 
 
 class SourceIn(_In):
@@ -210,3 +229,117 @@ class MeasureIn(_In):
     owner: Code | None = None
     sharing: SharingIn = Field(default_factory=SharingIn)
     version: int | None = None
+
+
+# --- Output shapes (the export contract), for the OpenAPI description -------------------------
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceOut(_Out):
+    title: str
+    url: str
+    published: str
+    publisher: str | None
+
+
+class AssessmentOut(_Out):
+    state: str
+    likelihood: str
+    impact: str
+    rationale: dict[str, str]
+
+
+class SharingOut(_Out):
+    groups: list[str]
+    orgs: list[str]
+    users: list[str]
+
+
+class RiskOut(_Out):
+    key: str
+    title: dict[str, str]
+    summary: dict[str, str]
+    category: str
+    domain: str
+    states: list[str]
+    actors: list[str]
+    likelihood: str
+    impact: str
+    level: str
+    residual_level: str
+    rationale: dict[str, str]
+    trend: str
+    horizon: str | None
+    drivers: list[dict[str, str]]
+    warning_signs: list[dict[str, str]]
+    sources: list[SourceOut]
+    assessments: list[AssessmentOut]
+    tlp: str
+    status: str
+    owner: str
+    sharing: SharingOut
+    measures: list[str]
+    version: int
+
+
+class EffectOut(_Out):
+    likelihood: int
+    impact: int
+
+
+class MeasureOut(_Out):
+    key: str
+    title: dict[str, str]
+    summary: dict[str, str]
+    kind: str
+    treatment: str
+    lead: str
+    states: list[str]
+    status: str
+    effect: EffectOut
+    risks: list[str]
+    start: str | None
+    end: str | None
+    progress: int | None
+    sources: list[SourceOut]
+    tlp: str
+    owner: str
+    sharing: SharingOut
+    version: int
+
+
+class RiskPage(_Out):
+    total: int
+    limit: int
+    offset: int
+    items: list[RiskOut]
+
+
+class MeasurePage(_Out):
+    total: int
+    limit: int
+    offset: int
+    items: list[MeasureOut]
+
+
+class VersionOut(_Out):
+    version: int
+    change: str
+    changed_at: str
+    changed_by: str | None
+    data: dict[str, Any]
+    diff: str
+
+
+class ProblemOut(_Out):
+    field: str
+    reason: str
+
+
+class ErrorOut(_Out):
+    code: str
+    message: str
+    problems: list[ProblemOut] | None = None

@@ -19,7 +19,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import ColumnElement, delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from riskatlas.audit.service import append as audit
 from riskatlas.config import Settings, get_settings
@@ -267,7 +267,8 @@ def revoke_token(session: Session, token_id_or_prefix: str, *, actor: str | None
 
 # --- sign-in -----------------------------------------------------------------------------------
 
-def _wait(session: Session, column: Any, value: str, now: datetime, settings: Settings) -> int:
+def _wait(session: Session, column: InstrumentedAttribute[str], value: str, now: datetime,
+          settings: Settings) -> int:
     """Seconds until fewer than `login_attempts` failures remain in the window; 0 if already."""
     limit, window = settings.login_attempts, timedelta(seconds=settings.login_window_seconds)
     if limit <= 0:  # a limit of zero switches rate limiting off

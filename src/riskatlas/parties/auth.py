@@ -25,16 +25,6 @@ SESSION_LIFETIME = timedelta(hours=12)
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, or None."""
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip() or None
-
-
 def principal_from_token(session: Session, raw_token: str | None) -> Principal | None:
     """The principal of a valid API token: None when unknown, expired, revoked or when its
     user is disabled. The principal carries the token's scope (read or write)."""

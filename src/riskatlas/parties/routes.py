@@ -14,7 +14,8 @@ from riskatlas.parties import accounts, auth
 from riskatlas.parties.auth import SESSION_COOKIE, SESSION_LIFETIME
 from riskatlas.runtime import Runtime
 from riskatlas.sharing.policy import Principal
-from riskatlas.web.deps import RuntimeDep, SessionDep
+from riskatlas.web.deps import CurrentPrincipal, RuntimeDep
+from riskatlas.web.errors import ApiError
 from riskatlas.web.templating import templates
 
 router = APIRouter()
@@ -24,11 +25,6 @@ LOGIN_CSRF_COOKIE = "riskatlas_login_csrf"
 class Credentials(BaseModel):
     username: str = Field(max_length=256)
     password: str = Field(max_length=accounts.MAX_PASSWORD)
-
-
-def error(status: int, code: str, message: str,
-          headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"code": code, "message": message}, status_code=status, headers=headers)
 
 
 def client_address(request: Request) -> str | None:
@@ -58,21 +54,11 @@ def _set_session_cookie(response: Response, settings: Settings, cookie: str) -> 
                         path="/", secure=settings.cookie_secure, httponly=True, samesite="lax")
 
 
-def _refusal(exc: accounts.LoginFailed) -> JSONResponse:
+def _refusal(exc: accounts.LoginFailed) -> ApiError:
     if isinstance(exc, accounts.RateLimited):
-        return error(429, "rate_limited", str(exc),
-                     {"Retry-After": str(exc.retry_after_seconds)})
-    return error(401, "bad_credentials", str(exc))
-
-
-def _caller(request: Request, session: SessionDep) -> tuple[Principal, str | None] | None:
-    """Until web.deps offers CurrentPrincipal: a bearer token, else the session cookie. A bearer
-    header that does not hold a valid token is refused, never replaced by the cookie."""
-    if "authorization" in request.headers:
-        principal = auth.principal_from_token(
-            session, auth.bearer_token(request.headers["authorization"]))
-        return (principal, None) if principal else None
-    return auth.principal_from_session(session, request.cookies.get(SESSION_COOKIE))
+        return ApiError(429, "rate_limited", str(exc),
+                        headers={"Retry-After": str(exc.retry_after_seconds)})
+    return ApiError(401, "bad_credentials", str(exc))
 
 
 @router.post("/api/v1/auth/login", tags=["auth"])
@@ -83,7 +69,7 @@ def login(credentials: Credentials, request: Request, runtime: RuntimeDep) -> Re
         principal, cookie, csrf = _sign_in(runtime, request, credentials.username,
                                            credentials.password)
     except accounts.LoginFailed as exc:
-        return _refusal(exc)
+        raise _refusal(exc) from None
     response = JSONResponse({"username": principal.username, "org": principal.org_key,
                              "role": principal.role, "csrf_token": csrf})
     _set_session_cookie(response, runtime.settings, cookie)
@@ -99,7 +85,7 @@ def logout(request: Request, runtime: RuntimeDep) -> Response:
         found = auth.principal_from_session(session, cookie)
         if found is not None and not secrets.compare_digest(
                 request.headers.get("x-csrf-token", ""), found[1]):
-            return error(403, "csrf_failed", "missing or wrong X-CSRF-Token header")
+            raise ApiError(403, "csrf_failed", "Missing or wrong X-CSRF-Token header.")
         auth.end_session(session, cookie)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/", secure=runtime.settings.cookie_secure,
@@ -108,17 +94,15 @@ def logout(request: Request, runtime: RuntimeDep) -> Response:
 
 
 @router.get("/api/v1/auth/me", tags=["auth"])
-def me(request: Request, session: SessionDep) -> Response:
-    """Who the caller is: from `Authorization: Bearer <token>` or the session cookie."""
-    found = _caller(request, session)
-    if found is None:
-        return error(401, "unauthenticated", "sign in or send a valid API token",
-                     {"WWW-Authenticate": "Bearer"})
-    principal, csrf = found
-    body: dict[str, Any] = {"username": principal.username, "org": principal.org_key,
-                            "role": principal.role, "standing": principal.standing,
-                            "token_scope": principal.token_scope, "csrf_token": csrf}
-    return JSONResponse(body)
+def me(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    """Who the caller is: from `Authorization: Bearer <token>` or the session cookie. For a
+    session, also its CSRF token (a page can fetch it again after a reload)."""
+    if principal.anonymous:
+        raise ApiError(401, "unauthorized", "Sign in or send a valid API token.",
+                       headers={"WWW-Authenticate": "Bearer"})
+    return {"username": principal.username, "org": principal.org_key, "role": principal.role,
+            "standing": principal.standing, "token_scope": principal.token_scope,
+            "csrf_token": getattr(request.state, "csrf_token", None)}
 
 
 # --- HTML login page ---------------------------------------------------------------------------

@@ -31,6 +31,16 @@ def _body(code: str, message: str, problems: list[Any] | None = None) -> dict[st
 
 
 def install(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def refuse_nul(request: Request, call_next: Any) -> Response:
+        # PostgreSQL cannot store or compare text holding NUL; no real input carries one.
+        raw = request.scope.get("query_string", b"").lower()
+        if b"%00" in raw or b"\x00" in raw or "\x00" in request.url.path:
+            return JSONResponse(_body("validation_error", "NUL characters are not allowed."),
+                                status_code=422)
+        response: Response = await call_next(request)
+        return response
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = getattr(exc, "code", None) or CODES.get(exc.status_code, "error")
