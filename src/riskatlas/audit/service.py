@@ -79,7 +79,7 @@ def append_many(session: Session, who: Who, entries: list[dict[str, Any]]) -> No
         prev = fields["hash"]
         rows.append(fields)
     for i in range(0, len(rows), CHUNK):
-        session.execute(insert(AuditEntry.__table__), rows[i : i + CHUNK])
+        session.execute(insert(AuditEntry), rows[i : i + CHUNK])
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
 
 

@@ -18,7 +18,7 @@ from riskatlas.catalog.models import Measure, Risk
 from riskatlas.catalog.service import Counts, save
 from riskatlas.sharing.policy import Scope
 
-MODELS = {"risks": Risk, "measures": Measure}
+MODELS: dict[str, Any] = {"risks": Risk, "measures": Measure}
 READ_ONLY = {"key", "version", "level", "residual_level"}
 
 

@@ -118,7 +118,8 @@ def _check_references(
 
     groups = _existing(session, SharingGroup.key)
     users = _existing(session, User.username)
-    for model in [*batch.risks, *batch.measures]:
+    records: list[RiskIn | MeasureIn] = [*batch.risks, *batch.measures]
+    for model in records:
         refs(model, "sharing.groups", model.sharing.groups, groups, "sharing group")
         refs(model, "sharing.orgs", model.sharing.orgs, orgs, "organisation")
         refs(model, "sharing.users", model.sharing.users, users, "user")

@@ -32,7 +32,7 @@ from riskatlas.sharing.policy import Scope
 Record = dict[str, Any]
 
 
-def _grouped(session: Session, stmt: Select[Any]) -> dict[int, list[Any]]:
+def _grouped(session: Session, stmt: Select[Any, Any]) -> dict[int, list[Any]]:
     out: dict[int, list[Any]] = defaultdict(list)
     for row in session.execute(stmt):
         out[row[0]].append(row[1] if len(row) == 2 else row[1:])

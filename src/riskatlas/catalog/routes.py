@@ -79,7 +79,10 @@ def _invalid(exc: ImportError_) -> ApiError:
 
 def _owner_id(session: Session, entity: str, key: str) -> int:
     model = MODELS[entity]
-    return int(session.scalar(select(model.owner_org_id).where(model.key == key.upper())))
+    owner = session.scalar(select(model.owner_org_id).where(model.key == key.upper()))
+    if owner is None:
+        raise ApiError(404, "not_found", f"No {ENTITY[entity]} {key!r}.")
+    return int(owner)
 
 
 def _check_may_change(session: Session, principal: Principal, entity: str, key: str) -> None:
@@ -126,7 +129,7 @@ def _routes(entity: str) -> None:
     """Detail, create, update, retire and history: the same for risks and measures."""
     noun = ENTITY[entity]
     out = RiskOut if entity == "risks" else MeasureOut
-    ok = {200: {"model": out}}
+    ok: dict[int | str, dict[str, Any]] = {200: {"model": out}}
 
     @router.get(f"/{entity}/{{key}}", name=f"get_{noun}", responses=ok)
     def detail(key: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep) -> Response:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -24,7 +25,7 @@ Domain = Literal[
     "terrorism", "trafficking", "borders", "water_energy", "afghanistan", "unrest", "cyber",
     "information", "climate", "health", "economic", "cbrn", "migration",
 ]
-DOMAINS: tuple[str, ...] = Domain.__args__  # type: ignore[attr-defined]
+DOMAINS: tuple[str, ...] = get_args(Domain)
 Trend = Literal["rising", "stable", "falling", "unknown"]
 Horizon = Literal["short", "medium", "long"]
 Tlp = Literal["clear", "green", "amber", "amber+strict", "red"]
@@ -151,7 +152,7 @@ class ActorIn(_In):
     kind: Annotated[ActorKind, BeforeValidator(_lower)]
 
 
-def _rating(axis: str):  # type: ignore[no-untyped-def]
+def _rating(axis: str) -> Callable[[Any, ValidationInfo], int]:
     def check(value: Any, info: ValidationInfo) -> int:
         matrix: Matrix | None = (info.context or {}).get("matrix")
         if matrix is None:

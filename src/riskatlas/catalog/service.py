@@ -339,5 +339,5 @@ def rescore(session: Session, matrix: Matrix, risk_ids: Iterable[int]) -> None:
             rows.append({"_id": rid, "level": matrix.level(lik, imp),
                          "residual_level": residual(matrix, lik, imp, effects[rid])[2]})
         if rows:
-            table = Risk.__table__
+            table: Any = Risk.__table__
             session.execute(update(table).where(table.c.id == bindparam("_id")), rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import Connection
 
 import riskatlas.models  # noqa: F401 - registers every table on the metadata
 from riskatlas.config import get_settings
@@ -31,7 +32,7 @@ def run_online() -> None:
     engine.dispose()
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=Base.metadata,
                       render_as_batch=True, compare_type=True, include_object=include_object)
     with context.begin_transaction():
