@@ -131,6 +131,17 @@ def db_upgrade(db: Db = None, revision: str = "head") -> None:
     err.print("Database schema is up to date.")
 
 
+@db_app.command("reindex")
+def db_reindex(db: Db = None) -> None:
+    """Rebuild the full-text search documents of every risk and measure."""
+    from riskatlas.search.service import reindex_all
+
+    rt = runtime(db)
+    with rt.transaction() as session, err.status("Reindexing…"):
+        reindex_all(session)
+    err.print("Search index rebuilt.")
+
+
 @matrix_app.command("show")
 def matrix_show(db: Db = None, fmt: Fmt = Format.table) -> None:
     """Show the active risk matrix (likelihood rows, impact columns, low to high)."""
@@ -162,7 +173,8 @@ def risks_list(
                                category=category)
     with rt.transaction() as session:
         try:
-            total, rows = queries.list_risks(session, rt.matrix, Scope.everything(), filters)
+            total, rows = queries.list_risks(session, rt.matrix, Scope.everything(), filters,
+                                             aggregation=rt.settings.aggregation)
         except ValueError as exc:
             fail(str(exc), 2)
             return
@@ -175,7 +187,8 @@ def risks_show(key: str, db: Db = None, fmt: Fmt = Format.table, lang: Lang = "e
     rt = runtime(db)
     with rt.transaction() as session:
         try:
-            record = queries.get_risk(session, rt.matrix, Scope.everything(), key)
+            record = queries.get_risk(session, rt.matrix, Scope.everything(), key,
+                                      rt.settings.aggregation)
         except queries.NotFound as exc:
             fail(str(exc))
             return
@@ -379,7 +392,8 @@ def export(
     """Export the whole catalog (risks, measures, actors)."""
     rt = runtime(db)
     with rt.transaction() as session:
-        doc = rec.export_document(session, rt.matrix, Scope.everything())
+        doc = rec.export_document(session, rt.matrix, Scope.everything(),
+                                  rt.settings.aggregation)
     if fmt is Format.csv:
         if output is None:
             write_csv(doc["risks"], sys.stdout)

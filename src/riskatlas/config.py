@@ -26,12 +26,8 @@ class Settings(BaseSettings):
     aggregation: Literal["max", "median", "mean"] = Field(
         "max", description="How national assessments combine into the regional rating."
     )
-    grouping: str = Field("c5", description="Code of the grouping this node serves.")
     public_mode: bool = Field(
         False, description="Let anonymous visitors read TLP:CLEAR records."
-    )
-    secret_key: str = Field(
-        "dev-insecure-secret", description="Signs session cookies and CSRF tokens."
     )
     admin_password: str | None = Field(
         None, description="Password of the first administrator (random when unset)."
@@ -42,15 +38,15 @@ class Settings(BaseSettings):
         5, description="Failed logins allowed per account and per address in the window."
     )
     login_window_seconds: int = Field(300, description="Window of the login rate limit.")
-    languages: list[str] = Field(
-        default_factory=lambda: ["en", "ru"], description="Languages every text must have."
-    )
 
     @model_validator(mode="after")
-    def _refuse_default_secret_when_exposed(self) -> Settings:
-        if self.host not in LOCAL_HOSTS and self.secret_key == "dev-insecure-secret":
+    def _refuse_insecure_cookies_when_exposed(self) -> Settings:
+        # Sessions hold random ids kept hashed in the database, so there is no signing secret
+        # to guard; what must not leave localhost is a session cookie sent over plain HTTP.
+        if self.host not in LOCAL_HOSTS and not self.cookie_secure:
             raise ValueError(
-                "RISKATLAS_SECRET_KEY must be set when the server listens beyond localhost"
+                "RISKATLAS_COOKIE_SECURE=false is only allowed while the server listens on "
+                "localhost"
             )
         return self
 

@@ -81,6 +81,7 @@ def write(
 def edit(
     session: Session, matrix: Matrix, scope: Scope, entity: str, key: str,
     changes: dict[str, Any], who: Who, expected_version: int | None = None,
+    aggregation: str = "max",
 ) -> dict[str, Any]:
     """Apply changes to a record the scope lets the caller see; return the saved record."""
     get(session, matrix, scope, entity, key)  # a record the caller cannot see is not found
@@ -90,10 +91,13 @@ def edit(
     item = Item(entity, data, "<input>", 0, line=1)
     batch = validate_items(session, matrix, [item])
     save(session, matrix, batch, who)
-    return get(session, matrix, scope, entity, key)
+    return get(session, matrix, scope, entity, key, aggregation)
 
 
-def get(session: Session, matrix: Matrix, scope: Scope, entity: str, key: str) -> dict[str, Any]:
+def get(
+    session: Session, matrix: Matrix, scope: Scope, entity: str, key: str,
+    aggregation: str = "max",
+) -> dict[str, Any]:
     if entity == "risks":
-        return queries.get_risk(session, matrix, scope, key)
+        return queries.get_risk(session, matrix, scope, key, aggregation)
     return queries.get_measure(session, scope, key)

@@ -22,7 +22,8 @@ def risk_list(
 ) -> HTMLResponse:
     filters = queries.RiskFilters(domain=domain or [], state=state or [], level=level or [])
     try:
-        total, risks = queries.list_risks(session, runtime.matrix, scope, filters)
+        total, risks = queries.list_risks(session, runtime.matrix, scope, filters,
+                                          aggregation=runtime.settings.aggregation)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     return templates.TemplateResponse(request, "risks.html", {
@@ -36,7 +37,8 @@ def risk_detail(
     lang: str = "en",
 ) -> HTMLResponse:
     try:
-        risk = queries.get_risk(session, runtime.matrix, scope, key)
+        risk = queries.get_risk(session, runtime.matrix, scope, key,
+                                runtime.settings.aggregation)
     except queries.NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     from riskatlas.catalog import records as rec

@@ -93,7 +93,7 @@ def _ranked(
 def list_risks(
     session: Session, matrix: Matrix, scope: Scope, filters: RiskFilters,
     limit: int | None = None, offset: int = 0, extra: list[ColumnElement[bool]] | None = None,
-    q: str | None = None,
+    q: str | None = None, aggregation: str = "max",
 ) -> tuple[int, list[dict[str, Any]]]:
     """Total count and one page of the risks the scope allows and the filters select.
 
@@ -104,10 +104,10 @@ def list_risks(
     if q is not None and q.strip():
         found, hits = search(session, scope, q, "risk", limit, offset, where=where)
         return found, _ranked(Risk, hits, lambda w, order: rec.risk_records(
-            session, matrix, scope, w, order))
+            session, matrix, scope, w, order, aggregation=aggregation))
     total = session.scalar(select(func.count()).select_from(Risk).where(scope.risks, *where))
     return int(total or 0), rec.risk_records(session, matrix, scope, where, limit=limit,
-                                             offset=offset)
+                                             offset=offset, aggregation=aggregation)
 
 
 def list_measures(
@@ -125,8 +125,11 @@ def list_measures(
     return int(total or 0), rec.measure_records(session, scope, where, limit=limit, offset=offset)
 
 
-def get_risk(session: Session, matrix: Matrix, scope: Scope, key: str) -> dict[str, Any]:
-    rows = rec.risk_records(session, matrix, scope, [Risk.key == key.upper()])
+def get_risk(
+    session: Session, matrix: Matrix, scope: Scope, key: str, aggregation: str = "max"
+) -> dict[str, Any]:
+    rows = rec.risk_records(session, matrix, scope, [Risk.key == key.upper()],
+                            aggregation=aggregation)
     if not rows:
         raise NotFound(f"no risk {key!r}")
     return rows[0]

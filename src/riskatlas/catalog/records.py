@@ -25,6 +25,7 @@ from riskatlas.catalog.models import (
     RiskState,
     Source,
 )
+from riskatlas.catalog.scoring import regional
 from riskatlas.parties.models import Organisation, User
 from riskatlas.sharing.models import RecordShare, SharingGroup
 from riskatlas.sharing.policy import Scope
@@ -83,8 +84,12 @@ def risk_records(
     order: Sequence[Any] = (Risk.key,),
     limit: int | None = None,
     offset: int = 0,
+    aggregation: str = "max",
 ) -> list[Record]:
-    """Risks the scope allows, matching `where`, in the export shape."""
+    """Risks the scope allows, matching `where`, in the export shape.
+
+    `regional` combines the members' national assessments by the aggregation rule.
+    """
     owner = aliased(Organisation)
     ids = select(Risk.id).where(scope.risks, *where).order_by(*order).offset(offset)
     if limit is not None:
@@ -110,6 +115,8 @@ def risk_records(
     shares = _shares(session, "risk", in_ids)
     out = []
     for risk, owner_key in rows:
+        national = assessments.get(risk.id, [])
+        combined = regional(matrix, [(lik, imp) for _, lik, imp, _ in national], aggregation)
         out.append({
             "key": risk.key,
             "title": risk.title,
@@ -131,8 +138,12 @@ def risk_records(
             "assessments": [
                 {"state": s, "likelihood": matrix.label("likelihood", lik),
                  "impact": matrix.label("impact", imp), "rationale": why}
-                for s, lik, imp, why in assessments.get(risk.id, [])
+                for s, lik, imp, why in national
             ],
+            "regional": None if combined is None else {
+                "likelihood": matrix.label("likelihood", combined[0]),
+                "impact": matrix.label("impact", combined[1]),
+                "level": matrix.label("level", combined[2]), "rule": aggregation},
             "tlp": risk.tlp,
             "status": risk.status,
             "owner": owner_key,
@@ -205,8 +216,10 @@ def actor_records(session: Session) -> list[Record]:
     ]
 
 
-def export_document(session: Session, matrix: Matrix, scope: Scope) -> dict[str, list[Record]]:
+def export_document(
+    session: Session, matrix: Matrix, scope: Scope, aggregation: str = "max"
+) -> dict[str, list[Record]]:
     """The whole catalog the scope allows, as `riskatlas export` and /api/v1/export give it."""
-    return {"risks": risk_records(session, matrix, scope),
+    return {"risks": risk_records(session, matrix, scope, aggregation=aggregation),
             "measures": measure_records(session, scope),
             "actors": actor_records(session)}

@@ -67,7 +67,8 @@ def _version(if_match: str | None) -> int:
 
 def _get(session: Session, runtime: Runtime, scope: Scope, entity: str, key: str) -> Any:
     try:
-        return edits.get(session, runtime.matrix, scope, entity, key)
+        return edits.get(session, runtime.matrix, scope, entity, key,
+                         runtime.settings.aggregation)
     except queries.NotFound:
         raise ApiError(404, "not_found", f"No {ENTITY[entity]} {key!r}.") from None
 
@@ -105,7 +106,7 @@ def list_risks(
                                   status=status or [], category=category or [])
     try:
         total, items = queries.list_risks(session, runtime.matrix, scope, filters, limit,
-                                          offset, q=q)
+                                          offset, q=q, aggregation=runtime.settings.aggregation)
     except ValueError as exc:
         raise ApiError(422, "validation_error", str(exc)) from None
     return {"total": total, "limit": limit, "offset": offset, "items": items}
@@ -176,7 +177,8 @@ def _routes(entity: str) -> None:
             changes.pop(locked, None)
         try:
             record = edits.edit(session, runtime.matrix, scope, entity, key, changes,
-                                who(request, principal), expected_version=version)
+                                who(request, principal), expected_version=version,
+                                aggregation=runtime.settings.aggregation)
         except edits.Conflict as exc:
             raise ApiError(412, "precondition_failed", str(exc)) from None
         except ImportError_ as exc:
@@ -197,7 +199,8 @@ def _routes(entity: str) -> None:
         try:
             record = edits.edit(session, runtime.matrix, scope, entity, key,
                                 {"status": "retired"}, who(request, principal),
-                                expected_version=version)
+                                expected_version=version,
+                                aggregation=runtime.settings.aggregation)
         except edits.Conflict as exc:
             raise ApiError(412, "precondition_failed", str(exc)) from None
         session.commit()
@@ -247,7 +250,7 @@ def export(
     format: Annotated[Literal["json", "yaml", "csv"], Query()] = "json",
 ) -> Response:
     """Everything you may see, in the export contract (csv: the risks table)."""
-    doc = export_document(session, runtime.matrix, scope)
+    doc = export_document(session, runtime.matrix, scope, runtime.settings.aggregation)
     if format == "yaml":
         return Response(dump_yaml(doc), media_type="application/yaml")
     if format == "csv":

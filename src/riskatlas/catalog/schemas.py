@@ -200,6 +200,7 @@ class RiskIn(_In):
     measures: Annotated[list[Key], AfterValidator(_unique)] = Field(default_factory=list)
     level: Any = None
     residual_level: Any = None
+    regional: Any = None
     version: int | None = None
 
     _likelihood = field_validator("likelihood", mode="before")(_rating("likelihood"))
@@ -253,6 +254,13 @@ class AssessmentOut(_Out):
     rationale: dict[str, str]
 
 
+class RegionalOut(_Out):
+    likelihood: str
+    impact: str
+    level: str
+    rule: str
+
+
 class SharingOut(_Out):
     groups: list[str]
     orgs: list[str]
@@ -278,6 +286,7 @@ class RiskOut(_Out):
     warning_signs: list[dict[str, str]]
     sources: list[SourceOut]
     assessments: list[AssessmentOut]
+    regional: RegionalOut | None
     tlp: str
     status: str
     owner: str

@@ -39,7 +39,8 @@ from riskatlas.sharing.policy import Scope
 
 DEFAULT_OWNER = "C5-SEC"
 # Fields that follow from other records; they are shown but not versioned with the record.
-DERIVED = {"risks": ("measures", "residual_level", "version"), "measures": ("version",)}
+DERIVED = {"risks": ("measures", "residual_level", "regional", "version"),
+           "measures": ("version",)}
 CHUNK = 500
 
 

@@ -1,0 +1,63 @@
+"""The regional rating combines national assessments by the configured rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from riskatlas.audit.service import Who
+from riskatlas.catalog import edits
+from riskatlas.catalog.models import Risk
+from riskatlas.catalog.records import risk_records
+from riskatlas.runtime import Runtime
+from riskatlas.sharing.policy import Scope
+from tests.helpers import SMALL, load
+
+ASSESSMENTS = [
+    {
+        "state": "KAZ",
+        "likelihood": "Low",
+        "impact": "Moderate",
+        "rationale": {"en": "a", "ru": "а"},
+    },
+    {"state": "KGZ", "likelihood": "High", "impact": "High", "rationale": {"en": "b", "ru": "б"}},
+    {
+        "state": "TJK",
+        "likelihood": "Very High",
+        "impact": "Low",
+        "rationale": {"en": "c", "ru": "в"},
+    },
+]
+
+
+@pytest.mark.parametrize(
+    "rule, expected",
+    [
+        ("max", ("Very High", "High", "High")),
+        ("median", ("High", "Moderate", "Moderate")),
+        ("mean", ("High", "Moderate", "Moderate")),  # (2+4+5)/3 = 3.67 -> 4; (3+4+2)/3 = 3
+    ],
+)
+def test_regional_rating_follows_the_rule(runtime: Runtime, rule: str, expected: tuple) -> None:  # type: ignore[type-arg]
+    load(runtime.settings.database_url, SMALL)
+    with runtime.transaction() as session:
+        edits.edit(
+            session,
+            runtime.matrix,
+            Scope.everything(),
+            "risks",
+            "CA-TST-001",
+            {"assessments": ASSESSMENTS},
+            Who("test"),
+        )
+    with runtime.transaction() as session:
+        risk, other = risk_records(
+            session,
+            runtime.matrix,
+            Scope.everything(),
+            [Risk.key.in_(["CA-TST-001", "CA-TST-002"])],
+            aggregation=rule,
+        )
+    regional = risk["regional"]
+    assert (regional["likelihood"], regional["impact"], regional["level"]) == expected
+    assert regional["rule"] == rule
+    assert other["regional"] is None  # nobody assessed it
