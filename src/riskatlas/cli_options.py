@@ -6,12 +6,14 @@ they import from here instead, and riskatlas.cli may do the same.
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn
+import sys
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from riskatlas.audit.service import Who
 from riskatlas.output import Format
 from riskatlas.runtime import Runtime, make_runtime
 
@@ -20,6 +22,11 @@ err = Console(stderr=True)
 Db = Annotated[str | None, typer.Option("--db", help="Database URL (default: "
                                         "RISKATLAS_DATABASE_URL or sqlite:///riskatlas.db).")]
 Fmt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+Lang = Annotated[str, typer.Option("--lang", help="Language of texts in tables (en, ru, ...).")]
+Many = Annotated[list[str] | None, typer.Option(help="Repeat to select several values.")]
+Sets = Annotated[list[str] | None, typer.Option("--set", help="FIELD=VALUE (repeatable); "
+                                                "dotted paths for texts, e.g. title.ru=...")]
+CLI = Who("cli")  # the author of writes made at the command line
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -32,3 +39,11 @@ def runtime(db: str | None) -> Runtime:
         return make_runtime(db)
     except ValueError as exc:
         fail(str(exc))
+
+
+def report(problems: list[Any]) -> NoReturn:
+    """Print every problem as file:line: field: reason and exit 2 (nothing was written)."""
+    for problem in problems:  # plain lines: editors and CI parse them
+        sys.stderr.write(f"{problem}\n")
+    err.print(f"[red]{len(problems)} problem(s); nothing was written.[/red]")
+    raise typer.Exit(2)
