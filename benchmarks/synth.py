@@ -159,7 +159,7 @@ def _text(en: _Words, ru: _Words, kind: str) -> dict[str, str]:
     if kind == "title":
         return {"en": en.title(6, 12), "ru": ru.title(6, 12)}
     if kind == "summary":
-        return {"en": en.paragraph(60, 110), "ru": ru.paragraph(55, 100)}
+        return {"en": en.paragraph(70, 130), "ru": ru.paragraph(60, 115)}
     if kind == "rationale":
         return {"en": en.sentence(18, 32), "ru": ru.sentence(16, 30)}
     return {"en": en.sentence(6, 12), "ru": ru.sentence(5, 11)}  # drivers, warning signs

@@ -108,7 +108,8 @@ def _history(entity: str, key: str, db: str | None, fmt: Format) -> None:
 
 def _record_input(path: Path | None, fields: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = _single(path) if path is not None else {}
-    return edits.apply(data, {k: v for k, v in fields.items() if v is not None})
+    changes = {k: v for k, v in fields.items() if v is not None}
+    return edits.apply(data, changes, locked=edits.DERIVED_FIELDS)
 
 
 def _single(path: Path) -> dict[str, Any]:

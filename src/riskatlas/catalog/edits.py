@@ -19,7 +19,8 @@ from riskatlas.catalog.service import Counts, save
 from riskatlas.sharing.policy import Scope
 
 MODELS: dict[str, Any] = {"risks": Risk, "measures": Measure}
-READ_ONLY = {"key", "version", "level", "residual_level"}
+DERIVED_FIELDS = frozenset({"version", "level", "residual_level", "regional"})
+READ_ONLY = DERIVED_FIELDS | {"key"}
 
 
 class Conflict(Exception):
@@ -37,11 +38,13 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def apply(record: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+def apply(
+    record: dict[str, Any], changes: dict[str, Any], locked: frozenset[str] = READ_ONLY
+) -> dict[str, Any]:
     """A copy of the record with dotted-path changes applied (title.ru=...)."""
     out = copy.deepcopy(record)
     for path, value in changes.items():
-        if path.split(".")[0] in READ_ONLY:
+        if path.split(".")[0] in locked:
             raise ValueError(f"{path}: cannot be changed")
         target = out
         *parents, last = path.split(".")
