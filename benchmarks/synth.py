@@ -7,7 +7,7 @@ realistic length (titles of 6-12 words, summaries of 60-110 words, as in the shi
 1-3 risks. The same arguments always give the same document (a private random.Random).
 
 Word frequencies follow a Zipf law over a fixed vocabulary, so full-text searches hit a
-realistic mix of common and rare words; `SEARCH_WORDS` names words of three frequency bands.
+realistic mix of common and rare words; `search_words` picks words of three frequency bands.
 """
 
 from __future__ import annotations
@@ -111,9 +111,9 @@ _RU_STOP = "и в на с по от для о к из за при что это 
 _PUBLISHERS = ("Reuters", "AFP", "24.kg", "Eurasianet", "RFE/RL", "UNODC", "World Bank",
                "OSCE", "UNDP", "Asia-Plus", "Kun.uz", "Tengrinews", "The Diplomat", "IWPR")
 
-# Words searched by the API benchmark, by band of document frequency (checked in `stats`).
 _TOKEN = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
-SEARCH_WORDS = {"rare": "Toktogul", "medium": "reservoir", "common": "border"}
+_SYLLABLES = ("ka", "ra", "tu", "mi", "zan", "bek", "dor", "sha", "lo", "vin", "ur", "tal",
+              "gen", "pol", "kir", "as", "mon", "te", "nu", "bay")
 
 
 class _Words:
@@ -155,11 +155,23 @@ class _Words:
         return " ".join(out)
 
 
-def _text(en: _Words, ru: _Words, kind: str) -> dict[str, str]:
+def _codenames(rnd: random.Random, n: int) -> list[str]:
+    """Rare words (names of operations, projects, sites): each in a handful of records."""
+    names: set[str] = set()
+    while len(names) < n:
+        names.add("".join(rnd.choices(_SYLLABLES, k=rnd.randint(2, 4))))
+    return sorted(names)
+
+
+def _text(en: _Words, ru: _Words, kind: str, rare: list[str] | None = None) -> dict[str, str]:
     if kind == "title":
         return {"en": en.title(6, 12), "ru": ru.title(6, 12)}
     if kind == "summary":
-        return {"en": en.paragraph(70, 130), "ru": ru.paragraph(60, 115)}
+        text = {"en": en.paragraph(70, 130), "ru": ru.paragraph(60, 115)}
+        if rare and en.rnd.random() < 0.25:
+            name = en.rnd.choice(rare).capitalize()
+            text = {"en": f"{text['en']} Operation {name}.", "ru": f"{text['ru']} Операция {name}."}
+        return text
     if kind == "rationale":
         return {"en": en.sentence(18, 32), "ru": ru.sentence(16, 30)}
     return {"en": en.sentence(6, 12), "ru": ru.sentence(5, 11)}  # drivers, warning signs
@@ -202,6 +214,7 @@ def generate(risks: int = 10_000, measures: int = 30_000, seed: int = SEED) -> d
     rnd = random.Random(seed)
     en = _Words(rnd, _EN, _EN_PLACES, _EN_STOP)
     ru = _Words(rnd, _RU, _RU_PLACES, _RU_STOP)
+    rare = _codenames(rnd, 2000)
     actors = [{"key": f"SYN-ACTOR-{i:02d}", "name": {"en": en.title(2, 4), "ru": ru.title(2, 4)},
                "kind": rnd.choice(["non_state_armed_group", "criminal_network", "organisation",
                                    "state", "other"])} for i in range(1, 21)]
@@ -220,7 +233,7 @@ def generate(risks: int = 10_000, measures: int = 30_000, seed: int = SEED) -> d
         likelihood, impact = rnd.choice(LEVELS), rnd.choice(LEVELS)
         risk: dict[str, Any] = {
             "key": f"CA-{DOMAINS[domain]}-{counters[domain]:0{width}d}",
-            "title": _text(en, ru, "title"), "summary": _text(en, ru, "summary"),
+            "title": _text(en, ru, "title"), "summary": _text(en, ru, "summary", rare),
             "category": rnd.choice(["traditional", "emerging", "hybrid"]),
             "domain": domain, "states": states,
             "actors": [a["key"] for a in rnd.sample(actors, rnd.choice((0, 0, 1, 2)))],
@@ -249,7 +262,7 @@ def generate(risks: int = 10_000, measures: int = 30_000, seed: int = SEED) -> d
         tlp, sharing = _tlp(rnd)
         measure: dict[str, Any] = {
             "key": f"CA-MSR-{i:0{mwidth}d}",
-            "title": _text(en, ru, "title"), "summary": _text(en, ru, "summary"),
+            "title": _text(en, ru, "title"), "summary": _text(en, ru, "summary", rare),
             "kind": rnd.choice(["prevention", "preparedness", "mitigation", "response",
                                 "recovery"]),
             "treatment": rnd.choice(["avoid", "reduce", "reduce", "share", "retain"]),
@@ -276,15 +289,30 @@ def write_catalog(path: Path, doc: dict[str, Any]) -> int:
     return len(text.encode("utf-8"))
 
 
-def document_frequency(doc: dict[str, Any], word: str) -> float:
-    """Share of risks whose texts (any language) contain `word` as a whole word."""
-    w = word.lower()
-    hits = 0
+def document_frequencies(doc: dict[str, Any]) -> dict[str, float]:
+    """Share of risks whose texts (any language) contain each word, as a whole word."""
+    counts: dict[str, int] = {}
     for r in doc["risks"]:
         texts = [r["title"], r["summary"], r["rationale"], *r["drivers"], *r["warning_signs"]]
-        words = {t.lower() for text in texts for v in text.values() for t in _TOKEN.findall(v)}
-        hits += w in words
-    return hits / max(1, len(doc["risks"]))
+        for w in {t.lower() for text in texts for v in text.values() for t in _TOKEN.findall(v)}:
+            counts[w] = counts.get(w, 0) + 1
+    n = max(1, len(doc["risks"]))
+    return {w: c / n for w, c in counts.items()}
+
+
+def search_words(doc: dict[str, Any]) -> dict[str, tuple[str, float]]:
+    """Three English words to search for: common (in ~30% of risks), medium (~8%) and rare
+    (a code name in a few risks), with their document frequency. Deterministic per document."""
+    df = document_frequencies(doc)
+    vocab = set(_EN) | {w.lower() for w in _EN_PLACES}
+    out: dict[str, tuple[str, float]] = {}
+    for band, target, pool in (("common", 0.30, vocab), ("medium", 0.08, vocab),
+                               ("rare", 0.0006, set(df) - vocab - set(_EN_STOP))):
+        candidates = sorted((abs(f - target), w) for w, f in df.items()
+                            if w in pool and w.isascii() and w.isalpha())
+        word = candidates[0][1]
+        out[band] = (word, df[word])
+    return out
 
 
 # --- shared benchmark helpers ----------------------------------------------------------------

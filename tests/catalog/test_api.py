@@ -213,3 +213,18 @@ def test_errors_are_json_with_a_stable_code(api: dict[str, Any]) -> None:
     assert (level.status_code, level.json()["total"]) == (200, 0)
     bad_token = client.get("/api/v1/risks", headers={"Authorization": "Bearer ra_nope"})
     assert (bad_token.status_code, bad_token.json()["code"]) == (401, "invalid_token")
+
+
+def test_lists_sort_and_paginate(api: dict[str, Any]) -> None:
+    client = api["client"]
+    headers = auth(api, "ed1")
+    by_level = client.get("/api/v1/risks?sort=-level", headers=headers).json()
+    assert [r["key"] for r in by_level["items"]] == ["CA-TST-001", "CA-TST-002"]
+    by_level = client.get("/api/v1/risks?sort=level", headers=headers).json()
+    assert [r["key"] for r in by_level["items"]] == ["CA-TST-002", "CA-TST-001"]
+    page = client.get("/api/v1/risks?sort=level&limit=1&offset=1", headers=headers).json()
+    assert (page["total"], [r["key"] for r in page["items"]]) == (2, ["CA-TST-001"])
+    measures = client.get("/api/v1/measures?sort=-status", headers=headers).json()
+    assert [m["status"] for m in measures["items"]] == ["proposed", "implemented"]
+    bad = client.get("/api/v1/risks?sort=secret", headers=headers)
+    assert (bad.status_code, bad.json()["code"]) == (422, "validation_error")

@@ -20,8 +20,25 @@ from riskatlas.sharing.policy import Scope
 RANKED_CHUNK = 500  # search hits turned into records per query
 
 
+RISK_SORTS = ("key", "level", "residual_level", "likelihood", "impact", "domain", "status",
+              "updated_at")
+MEASURE_SORTS = ("key", "status", "kind", "updated_at")
+
+
 class NotFound(LookupError):
     pass
+
+
+def _order(model: Any, allowed: tuple[str, ...], sort: str | None) -> list[Any]:
+    """ORDER BY for `field` or `-field`; the key breaks ties so pages are stable."""
+    if not sort:
+        return [model.key]
+    name = sort.removeprefix("-")
+    if name not in allowed:
+        raise ValueError(f"sort: expected one of {', '.join(allowed)} (prefix - to reverse), "
+                         f"got {sort!r}")
+    column = getattr(model, name)
+    return [column.desc() if sort.startswith("-") else column.asc(), model.key]
 
 
 @dataclass
@@ -93,12 +110,13 @@ def _ranked(
 def list_risks(
     session: Session, matrix: Matrix, scope: Scope, filters: RiskFilters,
     limit: int | None = None, offset: int = 0, extra: list[ColumnElement[bool]] | None = None,
-    q: str | None = None, aggregation: str = "max",
+    q: str | None = None, aggregation: str = "max", sort: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Total count and one page of the risks the scope allows and the filters select.
 
     With a search text `q` (not None and not blank), only matching risks count, best match
-    first (see docs/search.md); without one, the page is ordered by key.
+    first (see docs/search.md); without one, the page is ordered by `sort` (a field of
+    RISK_SORTS, `-` in front for descending; default key).
     """
     where = filters.where(matrix) + (extra or [])
     if q is not None and q.strip():
@@ -106,23 +124,26 @@ def list_risks(
         return found, _ranked(Risk, hits, lambda w, order: rec.risk_records(
             session, matrix, scope, w, order, aggregation=aggregation))
     total = session.scalar(select(func.count()).select_from(Risk).where(scope.risks, *where))
-    return int(total or 0), rec.risk_records(session, matrix, scope, where, limit=limit,
+    return int(total or 0), rec.risk_records(session, matrix, scope, where,
+                                             _order(Risk, RISK_SORTS, sort), limit=limit,
                                              offset=offset, aggregation=aggregation)
 
 
 def list_measures(
     session: Session, scope: Scope, filters: MeasureFilters,
     limit: int | None = None, offset: int = 0, extra: list[ColumnElement[bool]] | None = None,
-    q: str | None = None,
+    q: str | None = None, sort: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """As list_risks, for measures."""
+    """As list_risks, for measures (sort fields: MEASURE_SORTS)."""
     where = filters.where() + (extra or [])
     if q is not None and q.strip():
         found, hits = search(session, scope, q, "measure", limit, offset, where=where)
         return found, _ranked(Measure, hits, lambda w, order: rec.measure_records(
             session, scope, w, order))
     total = session.scalar(select(func.count()).select_from(Measure).where(scope.measures, *where))
-    return int(total or 0), rec.measure_records(session, scope, where, limit=limit, offset=offset)
+    return int(total or 0), rec.measure_records(session, scope, where,
+                                                _order(Measure, MEASURE_SORTS, sort),
+                                                limit=limit, offset=offset)
 
 
 def get_risk(

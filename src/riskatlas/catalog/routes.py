@@ -30,7 +30,7 @@ from riskatlas.catalog.schemas import (
 from riskatlas.parties.models import Organisation
 from riskatlas.runtime import Runtime
 from riskatlas.sharing.policy import Principal, Scope, may_change
-from riskatlas.web.deps import RuntimeDep, ScopeDep, SessionDep, Writer, who
+from riskatlas.web.deps import CurrentPrincipal, RuntimeDep, ScopeDep, SessionDep, Writer, who
 from riskatlas.web.errors import ApiError
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -40,6 +40,12 @@ Multi = Annotated[list[str] | None, Query()]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 Q = Annotated[str | None, Query(max_length=200, description="Full-text search, ranked.")]
+RiskSort = Annotated[str | None, Query(
+    pattern=f"^-?({'|'.join(queries.RISK_SORTS)})$", description="Order: a field, `-` in "
+    "front to reverse (ignored with q).")]
+MeasureSort = Annotated[str | None, Query(
+    pattern=f"^-?({'|'.join(queries.MEASURE_SORTS)})$", description="Order: a field, `-` in "
+    "front to reverse (ignored with q).")]
 IfMatch = Annotated[str | None, Header(description="ETag of the version being changed.")]
 RecordBody = Annotated[dict[str, Any], Body(description="Fields as in the export contract.")]
 ENTITY = {"risks": "risk", "measures": "measure"}
@@ -100,13 +106,15 @@ def list_risks(
     session: SessionDep, runtime: RuntimeDep, scope: ScopeDep,
     q: Q = None, domain: Multi = None, state: Multi = None, level: Multi = None,
     status: Multi = None, category: Multi = None, limit: Limit = 100, offset: Offset = 0,
+    sort: RiskSort = None,
 ) -> dict[str, Any]:
-    """Risks you may see, filtered, searched (`q`, ranked) and paginated."""
+    """Risks you may see, filtered, sorted, searched (`q`, ranked) and paginated."""
     filters = queries.RiskFilters(domain=domain or [], state=state or [], level=level or [],
                                   status=status or [], category=category or [])
     try:
         total, items = queries.list_risks(session, runtime.matrix, scope, filters, limit,
-                                          offset, q=q, aggregation=runtime.settings.aggregation)
+                                          offset, q=q, aggregation=runtime.settings.aggregation,
+                                          sort=sort)
     except ValueError as exc:
         raise ApiError(422, "validation_error", str(exc)) from None
     return {"total": total, "limit": limit, "offset": offset, "items": items}
@@ -116,11 +124,13 @@ def list_risks(
 def list_measures(
     session: SessionDep, scope: ScopeDep, q: Q = None, status: Multi = None,
     state: Multi = None, kind: Multi = None, limit: Limit = 100, offset: Offset = 0,
+    sort: MeasureSort = None,
 ) -> dict[str, Any]:
-    """Measures you may see, filtered, searched (`q`, ranked) and paginated."""
+    """Measures you may see, filtered, sorted, searched (`q`, ranked) and paginated."""
     filters = queries.MeasureFilters(status=status or [], state=state or [], kind=kind or [])
     try:
-        total, items = queries.list_measures(session, scope, filters, limit, offset, q=q)
+        total, items = queries.list_measures(session, scope, filters, limit, offset, q=q,
+                                             sort=sort)
     except ValueError as exc:
         raise ApiError(422, "validation_error", str(exc)) from None
     return {"total": total, "limit": limit, "offset": offset, "items": items}
@@ -238,7 +248,10 @@ def get_matrix(runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.get("/organisations", tags=["parties"])
-def list_organisations(session: SessionDep) -> list[dict[str, Any]]:
+def list_organisations(session: SessionDep, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    """Organisations of the node (signed-in users only)."""
+    if principal.anonymous:
+        raise ApiError(401, "unauthorized", "Sign in to list organisations.")
     return [{"key": o.key, "name": o.name, "state": o.state_code}
             for o in session.scalars(select(Organisation).order_by(Organisation.key))]
 

@@ -9,7 +9,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from riskatlas.audit.service import ensure_head
+from riskatlas.audit.service import append, ensure_head
 from riskatlas.parties.models import Grouping, Organisation, State
 
 
@@ -39,7 +39,9 @@ def seed(session: Session) -> None:
     session.flush()
 
 
-def add_organisation(session: Session, name: str, state: str | None) -> Organisation:
+def add_organisation(
+    session: Session, name: str, state: str | None, actor: str | None = "cli"
+) -> Organisation:
     """Add an organisation; its key is its name (the CLI contract names organisations)."""
     if state is not None and session.get(State, state.upper()) is None:
         raise ValueError(f"unknown state {state!r}: use an ISO 3166-1 alpha-3 code of the grouping")
@@ -49,4 +51,6 @@ def add_organisation(session: Session, name: str, state: str | None) -> Organisa
                        state_code=state.upper() if state else None)
     session.add(org)
     session.flush()
+    append(session, actor=actor, action="org.create", entity="organisation", key=name,
+           after={"key": name, "state": org.state_code})
     return org
