@@ -228,3 +228,14 @@ def test_lists_sort_and_paginate(api: dict[str, Any]) -> None:
     assert [m["status"] for m in measures["items"]] == ["proposed", "implemented"]
     bad = client.get("/api/v1/risks?sort=secret", headers=headers)
     assert (bad.status_code, bad.json()["code"]) == (422, "validation_error")
+
+
+def test_nul_characters_never_reach_the_database(api: dict[str, Any]) -> None:
+    client = api["client"]
+    login = client.post("/api/v1/auth/login", json={"username": "ed1\u0000", "password": "x"})
+    assert (login.status_code, login.json()["code"]) == (401, "bad_credentials")
+    query = client.get("/api/v1/risks?domain=%00", headers=auth(api, "ed1"))
+    assert (query.status_code, query.json()["code"]) == (422, "validation_error")
+    body = dict(NEW_RISK, summary={"en": "a\u0000b", "ru": "б"})
+    created = client.post("/api/v1/risks", json=body, headers=auth(api, "ed1"))
+    assert created.status_code == 422

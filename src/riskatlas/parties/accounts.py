@@ -304,7 +304,9 @@ def authenticate(session: Session, username: str, password: str, address: str | 
     """
     settings = settings or get_settings()
     now = utcnow()
-    username, address = username[:64], (address or "unknown")[:64]
+    # NUL cannot be stored or compared in PostgreSQL text; no real username or address has one.
+    username = username[:64].replace("\x00", "\ufffd")
+    address = (address or "unknown")[:64].replace("\x00", "\ufffd")
     wait = max(_wait(session, LoginAttempt.username, username, now, settings),
                _wait(session, LoginAttempt.address, address, now, settings))
     if wait:
