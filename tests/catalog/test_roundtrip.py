@@ -70,3 +70,19 @@ def test_export_json_contract(db_url: str) -> None:
     assert risk["level"] == "Very High"
     assert risk["residual_level"] == "Low"
     assert _strip_versions(doc)["risks"][1]["residual_level"] == "Moderate"
+
+
+def test_updating_a_risk_keeps_the_links_its_measures_made(db_url: str, tmp_path: Path) -> None:
+    import yaml
+
+    load(db_url, SMALL)
+    doc = yaml.safe_load(SMALL.read_text(encoding="utf-8"))
+    risk = doc["risks"][0]
+    risk["impact"] = "Low"
+    path = tmp_path / "one.yaml"
+    path.write_text(yaml.safe_dump({"risks": [risk]}, allow_unicode=True), encoding="utf-8")
+    load(db_url, path)
+    after = {r["key"]: r for r in export(db_url)["risks"]}["CA-TST-001"]
+    assert after["impact"] == "Low"
+    assert after["measures"] == ["CA-MSR-900", "CA-MSR-901"]
+    assert after["residual_level"] == "Very Low"  # CA-MSR-900 (implemented) still counts

@@ -236,8 +236,7 @@ def _write_risks(
     ids = _upsert(session, Risk, changes, columns, [
         (RiskState, RiskState.risk_id), (RiskActor, RiskActor.risk_id),
         (Source, Source.risk_id), (Assessment, Assessment.risk_id),
-        (RiskMeasure, RiskMeasure.risk_id),
-    ])
+    ])  # links to measures stay: the measure side owns them
     actors = dict(session.execute(select(Actor.key, Actor.id)).all())
     states, links, sources, assessments = [], [], [], []
     for key, risk, _ in changes:
@@ -316,7 +315,11 @@ def _add_risk_side_links(
     if not wanted:
         return
     measures = _ids(session, Measure, {m for _, m in wanted})
-    have = set(session.execute(select(RiskMeasure.risk_id, RiskMeasure.measure_id)).all())
+    have: set[tuple[int, int]] = set()
+    risk_list = sorted({rid for rid, _ in wanted})
+    for i in range(0, len(risk_list), CHUNK):
+        have.update(session.execute(select(RiskMeasure.risk_id, RiskMeasure.measure_id).where(
+            RiskMeasure.risk_id.in_(risk_list[i : i + CHUNK]))).all())
     new = {(rid, measures[m]) for rid, m in wanted} - have
     _insert(session, RiskMeasure, [{"risk_id": r, "measure_id": m} for r, m in sorted(new)])
     touched.update(r for r, _ in new)
