@@ -42,7 +42,12 @@ PARTNERS = ("SAU", "ARE", "QAT", "KWT", "OMN", "BHR", "AZE")
 MEMBER_ORGS = ("KAZ-SC", "KGZ-SC", "TJK-SC", "TKM-SC", "UZB-SC")
 LEVELS = ("Very Low", "Low", "Moderate", "High", "Very High")
 
-_EN = """
+
+def _split(text: str) -> list[str]:
+    return text.split()
+
+
+_EN = _split("""
 border water energy reservoir dam river canal irrigation drought flood mudflow earthquake
 glacier heat wave harvest grain wheat cotton fuel gas pipeline power grid outage blackout
 winter shortage tariff price inflation remittance migrant worker labour return deportation
@@ -67,17 +72,17 @@ measures early warning indicators forecast model scenario likelihood impact asse
 risk hazard exposure vulnerability resilience preparedness response recovery funding
 donor programme project pilot rollout evaluation report audit statistics survey census
 satellite imagery map mapping sensor station network gauge snowpack runoff basin aquifer
-""".split()
-_EN_PLACES = """
+""")
+_EN_PLACES = _split("""
 Batken Sughd Fergana Osh Jalal-Abad Isfara Vorukh Sokh Khujand Andijan Namangan Samarkand
 Bukhara Khorezm Karakalpakstan Aral Amu Darya Syr Darya Naryn Toktogul Rogun Nurek Kambarata
 Termez Hairatan Panj Badakhshan Khorog Murghab Gorno Dushanbe Bishkek Tashkent Astana Almaty
 Ashgabat Turkmenbashi Mary Dashoguz Zhanaozen Aktau Atyrau Shymkent Taraz Karaganda Kulob
 Kunduz Mazar Balkh Herat Kabul Wakhan Chitral Kashgar Irkeshtam Torugart Caspian Tajik Kyrgyz
-""".split()
-_EN_STOP = "the of and in to a on for with by from at as is are was that this its over".split()
+""")
+_EN_STOP = _split("the of and in to a on for with by from at as is are was that this its over")
 
-_RU = """
+_RU = _split("""
 граница вода энергия водохранилище плотина река канал орошение засуха наводнение сель
 землетрясение ледник жара урожай зерно пшеница хлопок топливо газ трубопровод энергосистема
 авария отключение зима дефицит тариф цена инфляция переводы мигрант работник труд возвращение
@@ -100,14 +105,14 @@ _RU = """
 доверие меры раннее предупреждение индикаторы прогноз модель сценарий вероятность
 последствия оценка риск угроза уязвимость устойчивость готовность реагирование
 восстановление финансирование донор программа проект пилот оценка отчёт статистика опрос
-""".split()
-_RU_PLACES = """
+""")
+_RU_PLACES = _split("""
 Баткен Согд Фергана Ош Джалал-Абад Исфара Ворух Сох Худжанд Андижан Наманган Самарканд
 Бухара Хорезм Каракалпакстан Арал Амударья Сырдарья Нарын Токтогул Рогун Нурек Камбарата
 Термез Хайратон Пяндж Бадахшан Хорог Мургаб Душанбе Бишкек Ташкент Астана Алматы Ашхабад
 Туркменбаши Мары Дашогуз Жанаозен Актау Атырау Шымкент Тараз Караганда Куляб Кундуз Мазари
-""".split()
-_RU_STOP = "и в на с по от для о к из за при что это как его над под".split()
+""")
+_RU_STOP = _split("и в на с по от для о к из за при что это как его над под")
 _PUBLISHERS = ("Reuters", "AFP", "24.kg", "Eurasianet", "RFE/RL", "UNODC", "World Bank",
                "OSCE", "UNDP", "Asia-Plus", "Kun.uz", "Tengrinews", "The Diplomat", "IWPR")
 
@@ -188,8 +193,8 @@ def _date(rnd: random.Random) -> str:
 def _source(rnd: random.Random, en: _Words, n: int) -> dict[str, Any]:
     publisher = rnd.choice(_PUBLISHERS)
     slug = "-".join(en.words(6)).lower()
-    return {"title": en.title(5, 11),
-            "url": f"https://news.example.org/{publisher.lower().replace('/', '')}/{n}/{slug}",
+    site = re.sub(r"[^a-z0-9]+", "-", publisher.lower())
+    return {"title": en.title(5, 11), "url": f"https://news.example.org/{site}/{n}/{slug}",
             "published": _date(rnd), "publisher": publisher}
 
 

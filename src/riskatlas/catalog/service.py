@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from riskatlas.audit.service import SYSTEM, Who, append_many
@@ -42,6 +42,11 @@ DEFAULT_OWNER = "C5-SEC"
 DERIVED = {"risks": ("measures", "residual_level", "regional", "version"),
            "measures": ("version",)}
 CHUNK = 500
+# After a bulk write SQLite's query planner needs statistics: without any, it runs the search
+# count with the full-text index as the inner loop (3.5 s instead of 25 ms on 10,000 risks).
+# ANALYZE takes milliseconds there. PostgreSQL keeps its own statistics (autovacuum), and a
+# whole-database ANALYZE would cost it seconds.
+ANALYZE_AFTER = 1000  # records created or updated by one batch
 
 
 @dataclass
@@ -157,6 +162,9 @@ def save(session: Session, matrix: Matrix, batch: Batch, who: Who = SYSTEM) -> C
         "before": v.pop("_before"), "after": v["data"]} for v in versions])
     reindex(session, "risk", risk_ids.values())
     reindex(session, "measure", measure_ids.values())
+    if (counts.created + counts.updated >= ANALYZE_AFTER
+            and session.get_bind().dialect.name == "sqlite"):
+        session.execute(text("ANALYZE"))
     return counts
 
 
