@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
+import orjson
 from rich.console import Console
 from rich.table import Table
 
@@ -34,7 +34,7 @@ def emit(
 ) -> None:
     """Print records (a list) or one record (a dict) in the chosen format."""
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
     elif fmt is Format.yaml:
         sys.stdout.write(dump_yaml(data))
     elif fmt is Format.csv:

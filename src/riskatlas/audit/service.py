@@ -7,12 +7,12 @@ any row breaks every hash after it; the head row (last seq and hash) also catche
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
@@ -45,8 +45,8 @@ def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     body = {k: fields.get(k) for k in (
         "seq", "actor", "org", "address", "action", "entity", "key", "before", "after", "detail")}
     body["at"] = _stamp(fields["at"])
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
 
 
 def ensure_head(session: Session) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import typer
 from rich.console import Console
 from rich.syntax import Syntax
@@ -288,7 +288,7 @@ def export(
                 write_csv(doc[name], fh)
         err.print(f"Wrote {output}/actors.csv, risks.csv, measures.csv.")
         return
-    text = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n" if fmt is Format.json
+    text = (orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n" if fmt is Format.json
             else dump_yaml(doc) if fmt is Format.yaml else None)
     if text is None:
         fail("export writes json, yaml or csv", 2)

@@ -62,7 +62,9 @@ _TABLE = cast(Table, SearchDocument.__table__)
 
 def _fold(text: str) -> str:
     """Normalise searchable text: NFC, and ё→е (PostgreSQL's Russian stemmer folds ё; FTS5 not)."""
-    return unicodedata.normalize("NFC", text).replace("ё", "е").replace("Ё", "Е")
+    if not unicodedata.is_normalized("NFC", text):  # the check is far cheaper than the fix
+        text = unicodedata.normalize("NFC", text)
+    return text.replace("ё", "е").replace("Ё", "Е")
 
 
 def _texts(values: Iterable[Any]) -> dict[str, list[str]]:
