@@ -121,3 +121,22 @@ def test_validate_checks_without_writing(db_url: str) -> None:
     assert result.exit_code == 0, result.output
     assert "2 risks, 2 measures" in result.stderr
     assert export(db_url)["risks"] == []
+
+
+def test_semicolon_csv_and_bare_json_lists_are_read(db_url: str, tmp_path: Path) -> None:
+    load(db_url, SMALL)
+    doc = export(db_url)
+    out = tmp_path / "csv"
+    assert cli("export", "--format", "csv", "--output", str(out), "--db", db_url).exit_code == 0
+    import csv as csvmod
+
+    with (out / "risks.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csvmod.reader(fh))
+    semi = tmp_path / "semi.csv"
+    with semi.open("w", encoding="utf-8-sig", newline="") as fh:  # as a spreadsheet saves it
+        csvmod.writer(fh, delimiter=";").writerows(rows)
+    bare = tmp_path / "measures.json"
+    bare.write_text(json.dumps(doc["measures"], ensure_ascii=False), encoding="utf-8")
+    result = cli("validate", str(semi), str(bare), "--db", db_url)
+    assert result.exit_code == 0, result.output
+    assert "2 risks, 2 measures" in result.stderr

@@ -101,6 +101,11 @@ def read(path: Path) -> list[Item]:
 
 
 def _sections(name: str, doc: Any) -> list[Item]:
+    if isinstance(doc, list) and doc and all(isinstance(r, dict) for r in doc):
+        # A bare list of records, as other tools export them: tell the kind by its fields.
+        section = _section_of(list(doc[0]))
+        if section is not None:
+            doc = {section: doc}
     if not isinstance(doc, dict) or not any(key in doc for key in SECTIONS):
         raise FileError([Problem(name, 1, "file", "expected a mapping with risks, measures "
                                  "or actors lists")])
@@ -172,7 +177,12 @@ def _section_of(header: list[str]) -> str | None:
 
 
 def _read_csv(name: str, text: str) -> list[Item]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    # Spreadsheets in many locales save with ';' (or tabs) between cells. The header names
+    # hold none of these characters, so the most frequent one in it is the delimiter
+    # (csv.Sniffer guesses from the data rows too, and JSON cells mislead it).
+    header_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=header_line.count)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = reader.fieldnames or []
     section = _section_of(list(header))
     if section is None:
