@@ -48,7 +48,8 @@ def _fingerprint(args: argparse.Namespace) -> str:
     src = synth.ROOT / "src" / "riskatlas"
     files = sorted((src / "migrations" / "versions").glob("*.py")) + [
         src / "catalog" / name for name in ("service.py", "importer.py", "schemas.py")
-    ] + [src / "search" / "service.py", BENCH / "synth.py"]
+    ] + [src / "search" / "service.py", src / "audit" / "service.py", src / "db.py",
+         BENCH / "synth.py"]
     digest = hashlib.sha256(f"{args.risks}-{args.measures}-{args.seed}".encode())
     for path in files:
         digest.update(path.read_bytes())
@@ -132,11 +133,12 @@ class Server:
     """uvicorn in its own process group, started and stopped by this script only."""
 
     def __init__(self, name: str, app: str, env: dict[str, str], workers: int, folder: Path,
-                 access_log: bool, app_dir: Path | None = None) -> None:
+                 access_log: bool, app_dir: Path | None = None, tuned: bool = False) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = folder / f"{name}.log"
-        command = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
+        launcher = [str(BENCH / "tuned_server.py")] if tuned else ["-m", "uvicorn"]
+        command = [sys.executable, *launcher, app, "--factory", "--host", "127.0.0.1",
                    "--port", str(self.port), "--workers", str(workers)]
         if not access_log:
             command.append("--no-access-log")
@@ -222,8 +224,11 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered))) - 1))]
 
 
-async def _load(base: str, token: str, facts: dict[str, Any], clients: int, duration: float,
-                seed: int, think: float) -> dict[str, Any]:
+async def _load(base: str, token: str, facts: dict[str, Any], clients: int, warmup: float,
+                duration: float, seed: int, think: float, pgid: int) -> dict[str, Any]:
+    """Run the clients for warmup + duration seconds on one connection pool; count only the
+    requests that start after the warm-up. With a think time, each client starts after a random
+    pause (users do not all click at the same instant)."""
     import httpx
 
     latencies: dict[str, list[float]] = {k: [] for k in KINDS}
@@ -231,39 +236,53 @@ async def _load(base: str, token: str, facts: dict[str, Any], clients: int, dura
     examples: dict[str, str] = {}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    cpu: dict[str, float] = {}
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
                                  timeout=httpx.Timeout(30.0)) as client:
         loop = asyncio.get_running_loop()
-        start = loop.time()
-        deadline = start + duration
+        measure_from = loop.time() + warmup
+        deadline = measure_from + duration
+        last_done = measure_from
 
         async def one_client(n: int) -> None:
+            nonlocal last_done
             rnd = random.Random(seed * 1000 + n)
             paths = Paths(facts, rnd)
-            while loop.time() < deadline:  # bounded: stops by itself at the deadline
+            if think:
+                await asyncio.sleep(rnd.uniform(0, 2 * think))
+            while (started := loop.time()) < deadline:  # bounded: stops at the deadline
                 kind = rnd.choice(KINDS)
                 path = paths.make(kind)
                 t0 = time.perf_counter()
+                problem = None
                 try:
                     response = await client.get(path)
-                    ok = response.status_code == 200
-                    if not ok:
-                        examples.setdefault(kind, f"{path}: HTTP {response.status_code} "
-                                                  f"{response.text[:200]}")
+                    if response.status_code != 200:
+                        problem = f"HTTP {response.status_code} {response.text[:200]}"
                 except httpx.HTTPError as exc:
-                    ok = False
-                    examples.setdefault(kind, f"{path}: {type(exc).__name__} {exc}")
+                    problem = f"{type(exc).__name__} {exc}"
                 elapsed = time.perf_counter() - t0
-                if ok:
-                    latencies[kind].append(elapsed)
-                else:
-                    errors[kind] += 1
+                if started >= measure_from:
+                    last_done = max(last_done, loop.time())
+                    if problem is None:
+                        latencies[kind].append(elapsed)
+                    else:
+                        errors[kind] += 1
+                        examples.setdefault(kind, f"{path}: {problem} "
+                                                  f"(after {elapsed:.1f} s)")
                 if think:
                     await asyncio.sleep(rnd.expovariate(1 / think))
 
-        await asyncio.gather(*(one_client(n) for n in range(clients)))
-        wall = loop.time() - start
-    out: dict[str, Any] = {"wall_seconds": wall, "endpoints": {}}
+        async def cpu_marks() -> None:
+            await asyncio.sleep(max(0.0, measure_from - loop.time()))
+            cpu["server"], cpu["client"] = group_cpu_seconds(pgid), time.process_time()
+
+        await asyncio.gather(cpu_marks(), *(one_client(n) for n in range(clients)))
+        server_cpu = group_cpu_seconds(pgid) - cpu["server"]
+        client_cpu = time.process_time() - cpu["client"]
+        wall = last_done - measure_from
+    out: dict[str, Any] = {"wall_seconds": wall, "server_cpu_seconds": server_cpu,
+                           "client_cpu_seconds": client_cpu, "endpoints": {}}
     for kind in KINDS:
         samples = latencies[kind]
         out["endpoints"][kind] = {
@@ -278,9 +297,9 @@ async def _load(base: str, token: str, facts: dict[str, Any], clients: int, dura
     return out
 
 
-def load(base: str, token: str, facts: dict[str, Any], clients: int, duration: float,
-         seed: int, think: float) -> dict[str, Any]:
-    return asyncio.run(_load(base, token, facts, clients, duration, seed, think))
+def load(base: str, token: str, facts: dict[str, Any], clients: int, warmup: float,
+         duration: float, seed: int, think: float, pgid: int) -> dict[str, Any]:
+    return asyncio.run(_load(base, token, facts, clients, warmup, duration, seed, think, pgid))
 
 
 def unloaded(base: str, token: str, facts: dict[str, Any], runs: int) -> dict[str, float]:
@@ -373,6 +392,10 @@ def main() -> None:
                         help="mean pause between a client's requests, seconds (default 0: "
                         "closed loop, every client always has a request in flight)")
     parser.add_argument("--access-log", action="store_true", help="keep uvicorn's access log")
+    parser.add_argument("--nodelay", action="store_true", help="diagnostic: serve through "
+                        "tuned_server.py with TCP_NODELAY on the listening socket (uvicorn #3149)")
+    parser.add_argument("--threads", type=int, default=0, help="diagnostic: limit the thread "
+                        "pool of each worker to N threads (anyio's default: 40)")
     parser.add_argument("--risks", type=int, default=10_000)
     parser.add_argument("--measures", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=synth.SEED)
@@ -381,49 +404,57 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.duration = 10.0
-    warmup = min(5.0, args.duration / 6)
+    warmup = max(5.0, 2 * args.think) if args.think else min(5.0, args.duration / 6)
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="riskatlas-api-"))
+    label = f"api-w{args.workers}-c{args.clients}-think{args.think:g}"
+    label += ("-nodelay" if args.nodelay else "") + (f"-threads{args.threads}"
+                                                       if args.threads else "")
     results: dict[str, Any] = {"machine": synth.machine(), "params": {
         k: getattr(args, k) for k in ("clients", "duration", "workers", "think", "access_log",
-                                      "risks", "measures", "seed")}}
+                                      "nodelay", "threads", "risks", "measures", "seed")}}
     servers: list[Server] = []
     try:
         url, facts = prepare(args, folder)
         results["params"]["search_words"] = facts["words"]
         token, facts["keys"] = reader_token(url)
         results["params"]["visible_risks"] = len(facts["keys"])
+        tuned = bool(args.nodelay or args.threads)
+        tuning = {"BENCH_NODELAY": "1" if args.nodelay else "",
+                  "BENCH_THREADS": str(args.threads or "")}
         for name in ("app", "baseline"):
             if name == "app":
-                server = Server("app", "riskatlas.web.app:create_app",
-                                {"RISKATLAS_DATABASE_URL": url}, args.workers, folder,
-                                args.access_log)
+                server = Server("app", "tuned_server:create_app" if tuned
+                                else "riskatlas.web.app:create_app",
+                                {"RISKATLAS_DATABASE_URL": url, **tuning}, args.workers, folder,
+                                args.access_log, app_dir=BENCH if tuned else None, tuned=tuned)
             else:
                 server = Server("baseline", "baseline_app:create_app",
-                                {"BENCH_RESPONSES": str(folder / "responses.json")}, args.workers,
-                                folder,
-                                args.access_log, app_dir=BENCH)
+                                {"BENCH_RESPONSES": str(folder / "responses.json"), **tuning},
+                                args.workers, folder, args.access_log, app_dir=BENCH,
+                                tuned=tuned)
             servers.append(server)
             with synth.step(f"Starting the {name} server ({args.workers} workers) on "
                             f"{server.base}"):
                 server.wait_ready()
             with synth.step(f"{name}: unloaded latency (1 client, 20 requests per endpoint)"):
                 quiet = unloaded(server.base, token, facts, 20)
-            with synth.step(f"{name}: warm-up, {args.clients} clients for {warmup:.0f} s"):
-                load(server.base, token, facts, args.clients, warmup, args.seed + 1, args.think)
-            with synth.step(f"{name}: {args.clients} clients for {args.duration:.0f} s"):
-                server_cpu, client_cpu = group_cpu_seconds(server.proc.pid), time.process_time()
-                figures = load(server.base, token, facts, args.clients, args.duration,
-                               args.seed, args.think)
-                figures["server_cpu_seconds"] = group_cpu_seconds(server.proc.pid) - server_cpu
-                figures["client_cpu_seconds"] = time.process_time() - client_cpu
+            with synth.step(f"{name}: {args.clients} clients, {warmup:.0f} s warm-up + "
+                            f"{args.duration:.0f} s measured"):
+                figures = load(server.base, token, facts, args.clients, warmup, args.duration,
+                               args.seed, args.think, server.proc.pid)
             figures["unloaded"] = quiet
             results[name] = figures
             if name == "app":  # what the baseline app will serve
                 (folder / "responses.json").write_text(json.dumps(
                     capture(server.base, token, facts), ensure_ascii=False), encoding="utf-8")
             server.stop()
+            if figures["total"]["errors"]:  # keep the server's log for the diagnosis
+                kept = synth.RESULTS / f"{label}-{name}-server.log"
+                shutil.copyfile(server.log, kept)
+                synth.log(f"{name}: {figures['total']['errors']} errors; server log kept in "
+                          f"{kept.relative_to(synth.ROOT)}")
     finally:
         for server in servers:
             server.stop()
@@ -431,16 +462,18 @@ def main() -> None:
             synth.log(f"Kept {folder}")
         else:
             shutil.rmtree(folder, ignore_errors=True)
+    extras = (f", think time {args.think:g} s" if args.think else ", closed loop") + (
+        ", TCP_NODELAY fix" if args.nodelay else "") + (
+        f", {args.threads} threads per worker" if args.threads else "")
     print(f"\nRisk Atlas API load ({args.clients} clients, {args.duration:.0f} s per server, "
-          f"{args.workers} uvicorn workers, {results['machine']['cpus']} CPUs shared with the "
-          f"load generator, {results['machine']['date']})\n")
+          f"{args.workers} uvicorn workers{extras}, {results['machine']['cpus']} CPUs shared "
+          f"with the load generator, {results['machine']['date']})\n")
     print(table(results))
     for kind in KINDS:
         example = results["app"]["endpoints"][kind]["error_example"]
         if example:
             print(f"first {kind} error: {example}")
-    path = synth.write_results(f"api-w{args.workers}-c{args.clients}-think{args.think:g}",
-                               results)
+    path = synth.write_results(label, results)
     print(f"\nResults: {path.relative_to(synth.ROOT)}")
 
 
