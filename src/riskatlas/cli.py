@@ -38,7 +38,7 @@ app.command("export")(catalog_cli.export)
 def init(db: Db = None) -> None:
     """Create or upgrade the database and load the default catalog if it is empty."""
     from riskatlas.migrate import upgrade
-    from riskatlas.parties.accounts import ensure_admin
+    from riskatlas.parties.accounts import AccountError, ensure_admin
     from riskatlas.parties.service import seed
 
     rt = runtime(db)
@@ -50,7 +50,10 @@ def init(db: Db = None) -> None:
         except ImportError_ as exc:
             report(exc.problems)
             return
-        password = ensure_admin(session, rt.settings)
+        try:
+            password = ensure_admin(session, rt.settings)
+        except AccountError as exc:  # e.g. RISKATLAS_ADMIN_PASSWORD too short
+            fail(f"cannot create the administrator: {exc}")
     if counts is None:
         err.print("Database already holds a catalog; left as it is.")
     else:
