@@ -408,7 +408,7 @@ def main() -> None:
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="riskatlas-api-"))
-    label = f"api-w{args.workers}-c{args.clients}-think{args.think:g}"
+    label = f"api-w{args.workers}-c{args.clients}-d{args.duration:g}-think{args.think:g}"
     label += ("-nodelay" if args.nodelay else "") + (f"-threads{args.threads}"
                                                        if args.threads else "")
     results: dict[str, Any] = {"machine": synth.machine(), "params": {

@@ -6,6 +6,7 @@ every call takes a sharing Scope, so no reader can skip the policy.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -247,6 +248,15 @@ def export_document(
     session: Session, matrix: Matrix, scope: Scope, aggregation: str = "max"
 ) -> dict[str, list[Record]]:
     """The whole catalog the scope allows, as `riskatlas export` and /api/v1/export give it."""
-    return {"risks": risk_records(session, matrix, scope, aggregation=aggregation),
-            "measures": measure_records(session, scope),
-            "actors": actor_records(session)}
+    # Millions of new dicts and lists, none of them in a reference cycle: the cyclic garbage
+    # collector would only rescan them again and again (a quarter of the time on 40,000
+    # records). Paused for the build, restored afterwards; reference counting still frees.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return {"risks": risk_records(session, matrix, scope, aggregation=aggregation),
+                "measures": measure_records(session, scope),
+                "actors": actor_records(session)}
+    finally:
+        if paused:
+            gc.enable()
