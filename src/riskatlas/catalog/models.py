@@ -34,6 +34,8 @@ class _Record:
 
 class Risk(_Record, Base):
     __tablename__ = "risks"
+    # The sharing scope filters on marking and owner first (see sharing.policy).
+    __table_args__ = (Index("ix_risks_tlp_owner", "tlp", "owner_org_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     category: Mapped[str] = mapped_column(String(16), index=True)
@@ -133,6 +135,7 @@ class Assessment(Base):
 
 class Measure(_Record, Base):
     __tablename__ = "measures"
+    __table_args__ = (Index("ix_measures_tlp_owner", "tlp", "owner_org_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
