@@ -290,8 +290,10 @@ def export(
         return
     if fmt is Format.json:
         # Bytes straight from orjson: decoding 100 MB to text only to encode it again costs
-        # more than building the JSON.
-        data = orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
+        # more than building the JSON. Indented for a person at a terminal; compact for files
+        # and pipes, where exports of tens of megabytes go.
+        option = orjson.OPT_INDENT_2 if output is None and sys.stdout.isatty() else 0
+        data = orjson.dumps(doc, option=option) + b"\n"
     elif fmt is Format.yaml:
         data = dump_yaml(doc).encode("utf-8")
     else:
