@@ -8,6 +8,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from riskatlas.catalog import queries
+from riskatlas.catalog import records as rec
+from riskatlas.catalog.models import Measure
 from riskatlas.web.deps import RuntimeDep, ScopeDep, SessionDep
 from riskatlas.web.templating import templates
 
@@ -41,9 +43,6 @@ def risk_detail(
                                 runtime.settings.aggregation)
     except queries.NotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    from riskatlas.catalog import records as rec
-    from riskatlas.catalog.models import Measure
-
     measures = rec.measure_records(session, scope, [Measure.key.in_(risk["measures"])])
     return templates.TemplateResponse(request, "risk.html", {
         "risk": risk, "measures": measures, "lang": lang,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -236,6 +236,9 @@ class MeasureIn(_In):
 # --- Output shapes (the export contract), for the OpenAPI description -------------------------
 
 
+T = TypeVar("T")
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -321,18 +324,15 @@ class MeasureOut(_Out):
     version: int
 
 
-class RiskPage(_Out):
+class Page(_Out, Generic[T]):
     total: int
     limit: int
     offset: int
-    items: list[RiskOut]
+    items: list[T]
 
 
-class MeasurePage(_Out):
-    total: int
-    limit: int
-    offset: int
-    items: list[MeasureOut]
+RiskPage = Page[RiskOut]
+MeasurePage = Page[MeasureOut]
 
 
 class VersionOut(_Out):

@@ -156,10 +156,10 @@ def save(session: Session, matrix: Matrix, batch: Batch, who: Who = SYSTEM) -> C
     _insert(session, RiskMeasure, links)
     _add_risk_side_links(session, batch, all_risks, touched)
     rescore(session, matrix, touched)
+    audit = [{"action": f"{v['entity']}.{v['change']}", "entity": v["entity"], "key": v["key"],
+              "before": v.pop("_before"), "after": v["data"]} for v in versions]
     _insert(session, Version, versions)
-    append_many(session, who, [{
-        "action": f"{v['entity']}.{v['change']}", "entity": v["entity"], "key": v["key"],
-        "before": v.pop("_before"), "after": v["data"]} for v in versions])
+    append_many(session, who, audit)
     reindex(session, "risk", risk_ids.values())
     reindex(session, "measure", measure_ids.values())
     if (counts.created + counts.updated >= ANALYZE_AFTER
