@@ -6,7 +6,8 @@ same JSON from memory, served the same way in the same run.
     .venv/bin/python benchmarks/api_load.py --quick          # 50 clients, 10 s per server
     .venv/bin/python benchmarks/api_load.py --clients 20 --duration 30 --workers 1
 
-The load generator (httpx AsyncClient, one process) shares the machine's CPUs with the server.
+The load generator (http_client.py: lean asyncio keep-alive connections, one process)
+shares the machine's CPUs with the server.
 See benchmarks/README.md for the setup, the baseline and the targets.
 """
 
@@ -28,10 +29,12 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synth  # noqa: E402
+from http_client import Connection, HTTPError  # noqa: E402
 
 TARGETS_P99 = {"list": 0.100, "search": 0.150, "detail": 0.100}  # seconds
 KINDS = ("list", "search", "detail")
@@ -61,8 +64,10 @@ def prepare(args: argparse.Namespace, folder: Path) -> tuple[str, dict[str, Any]
     the catalog the load needs: risk keys, domains and search words."""
     cache = synth.RESULTS / "cache"
     cache.mkdir(parents=True, exist_ok=True)
-    cached = cache / f"api-{_fingerprint(args)}.db"
+    cached = args.catalog_db or cache / f"api-{_fingerprint(args)}.db"
     facts_path = cached.with_suffix(".json")
+    if args.catalog_db and not (cached.exists() and facts_path.exists()):
+        raise SystemExit(f"--catalog-db: {cached} and {facts_path} must both exist")
     if not cached.exists() or not facts_path.exists() or args.fresh:
         with synth.step(f"Generating {args.risks} risks and {args.measures} measures"):
             doc = synth.generate(args.risks, args.measures, args.seed)
@@ -226,61 +231,59 @@ def percentile(samples: list[float], p: float) -> float:
 
 async def _load(base: str, token: str, facts: dict[str, Any], clients: int, warmup: float,
                 duration: float, seed: int, think: float, pgid: int) -> dict[str, Any]:
-    """Run the clients for warmup + duration seconds on one connection pool; count only the
-    requests that start after the warm-up. With a think time, each client starts after a random
-    pause (users do not all click at the same instant)."""
-    import httpx
-
+    """Run the clients for warmup + duration seconds, one keep-alive connection each; count
+    only the requests that start after the warm-up. With a think time, each client starts after
+    a random pause (users do not all click at the same instant)."""
     latencies: dict[str, list[float]] = {k: [] for k in KINDS}
     errors: Counter[str] = Counter()
     examples: dict[str, str] = {}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    host, port = _host_port(base)
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     cpu: dict[str, float] = {}
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
-                                 timeout=httpx.Timeout(30.0)) as client:
-        loop = asyncio.get_running_loop()
-        measure_from = loop.time() + warmup
-        deadline = measure_from + duration
-        last_done = measure_from
+    loop = asyncio.get_running_loop()
+    measure_from = loop.time() + warmup
+    deadline = measure_from + duration
+    last_done = measure_from
 
-        async def one_client(n: int) -> None:
-            nonlocal last_done
-            rnd = random.Random(seed * 1000 + n)
-            paths = Paths(facts, rnd)
+    async def one_client(n: int) -> None:
+        nonlocal last_done
+        rnd = random.Random(seed * 1000 + n)
+        paths = Paths(facts, rnd)
+        conn = Connection(host, port, headers)
+        if think:
+            await asyncio.sleep(rnd.uniform(0, 2 * think))
+        while (started := loop.time()) < deadline:  # bounded: stops at the deadline
+            kind = rnd.choice(KINDS)
+            path = paths.make(kind)
+            t0 = time.perf_counter()
+            problem = None
+            try:
+                status, body = await asyncio.wait_for(conn.get(path), 30.0)
+                if status != 200:
+                    problem = f"HTTP {status} {body[:200]!r}"
+            except (HTTPError, OSError, TimeoutError) as exc:
+                problem = f"{type(exc).__name__} {exc}"
+                await conn.close()
+            elapsed = time.perf_counter() - t0
+            if started >= measure_from:
+                last_done = max(last_done, loop.time())
+                if problem is None:
+                    latencies[kind].append(elapsed)
+                else:
+                    errors[kind] += 1
+                    examples.setdefault(kind, f"{path}: {problem} (after {elapsed:.1f} s)")
             if think:
-                await asyncio.sleep(rnd.uniform(0, 2 * think))
-            while (started := loop.time()) < deadline:  # bounded: stops at the deadline
-                kind = rnd.choice(KINDS)
-                path = paths.make(kind)
-                t0 = time.perf_counter()
-                problem = None
-                try:
-                    response = await client.get(path)
-                    if response.status_code != 200:
-                        problem = f"HTTP {response.status_code} {response.text[:200]}"
-                except httpx.HTTPError as exc:
-                    problem = f"{type(exc).__name__} {exc}"
-                elapsed = time.perf_counter() - t0
-                if started >= measure_from:
-                    last_done = max(last_done, loop.time())
-                    if problem is None:
-                        latencies[kind].append(elapsed)
-                    else:
-                        errors[kind] += 1
-                        examples.setdefault(kind, f"{path}: {problem} "
-                                                  f"(after {elapsed:.1f} s)")
-                if think:
-                    await asyncio.sleep(rnd.expovariate(1 / think))
+                await asyncio.sleep(rnd.expovariate(1 / think))
+        await conn.close()
 
-        async def cpu_marks() -> None:
-            await asyncio.sleep(max(0.0, measure_from - loop.time()))
-            cpu["server"], cpu["client"] = group_cpu_seconds(pgid), time.process_time()
+    async def cpu_marks() -> None:
+        await asyncio.sleep(max(0.0, measure_from - loop.time()))
+        cpu["server"], cpu["client"] = group_cpu_seconds(pgid), time.process_time()
 
-        await asyncio.gather(cpu_marks(), *(one_client(n) for n in range(clients)))
-        server_cpu = group_cpu_seconds(pgid) - cpu["server"]
-        client_cpu = time.process_time() - cpu["client"]
-        wall = last_done - measure_from
+    await asyncio.gather(cpu_marks(), *(one_client(n) for n in range(clients)))
+    server_cpu = group_cpu_seconds(pgid) - cpu["server"]
+    client_cpu = time.process_time() - cpu["client"]
+    wall = last_done - measure_from
     out: dict[str, Any] = {"wall_seconds": wall, "server_cpu_seconds": server_cpu,
                            "client_cpu_seconds": client_cpu, "endpoints": {}}
     for kind in KINDS:
@@ -297,31 +300,50 @@ async def _load(base: str, token: str, facts: dict[str, Any], clients: int, warm
     return out
 
 
+def _run(coro: Any) -> Any:
+    """Run on uvloop when it is installed (it is a dependency of the server): a cheaper loop
+    leaves more of the shared CPUs to the server being measured."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def _host_port(base: str) -> tuple[str, int]:
+    netloc = urlsplit(base).netloc
+    host, _, port = netloc.rpartition(":")
+    return host, int(port)
+
+
 def load(base: str, token: str, facts: dict[str, Any], clients: int, warmup: float,
          duration: float, seed: int, think: float, pgid: int) -> dict[str, Any]:
-    return asyncio.run(_load(base, token, facts, clients, warmup, duration, seed, think, pgid))
+    return _run(_load(base, token, facts, clients, warmup, duration, seed, think, pgid))
 
 
 def unloaded(base: str, token: str, facts: dict[str, Any], runs: int) -> dict[str, float]:
     """Median latency of each endpoint with one client and nothing else running: the time one
     request costs, without queueing."""
-    import httpx
 
-    rnd = random.Random(7)
-    paths = Paths(facts, rnd)
-    out = {}
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"},
-                      timeout=30) as client:
+    async def run() -> dict[str, float]:
+        rnd = random.Random(7)
+        paths = Paths(facts, rnd)
+        conn = Connection(*_host_port(base), {"Authorization": f"Bearer {token}"})
+        out = {}
         for kind in KINDS:
             samples = []
             for i in range(runs + 3):
                 t0 = time.perf_counter()
-                response = client.get(paths.make(kind))
-                response.raise_for_status()
+                status, body = await conn.get(paths.make(kind))
+                if status != 200:
+                    raise RuntimeError(f"{kind}: HTTP {status} {body[:200]!r}")
                 if i >= 3:
                     samples.append(time.perf_counter() - t0)
             out[kind] = statistics.median(samples)
-    return out
+        await conn.close()
+        return out
+
+    return _run(run())
 
 
 def capture(base: str, token: str, facts: dict[str, Any]) -> dict[str, Any]:
@@ -400,6 +422,9 @@ def main() -> None:
     parser.add_argument("--measures", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=synth.SEED)
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached database")
+    parser.add_argument("--catalog-db", type=Path, help="an imported catalog to use as is "
+                        "(a copy of a cached api-*.db with its .json beside it), e.g. while "
+                        "changing the import code")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     if args.quick:

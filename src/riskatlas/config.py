@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         5, description="Failed logins allowed per account and per address in the window."
     )
     login_window_seconds: int = Field(300, description="Window of the login rate limit.")
+    read_cache_mb: int = Field(
+        64, ge=0, description="Memory per server process for reusing API read answers "
+        "(0: off; see docs/api.md)."
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure_cookies_when_exposed(self) -> Settings:

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from riskatlas.catalog.matrix import Matrix, load_matrix
 from riskatlas.config import Settings, get_settings
-from riskatlas.db import get_engine, transaction
+from riskatlas.db import get_engine, session_factory, transaction
 
 
 @dataclass
@@ -26,6 +26,11 @@ class Runtime:
     @cached_property
     def matrix(self) -> Matrix:
         return load_matrix(self.settings.matrix)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        """Sessions on this runtime's engine (one factory, made once)."""
+        return session_factory(self.engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -35,7 +35,11 @@ class _Record:
 class Risk(_Record, Base):
     __tablename__ = "risks"
     # The sharing scope filters on marking and owner first (see sharing.policy).
-    __table_args__ = (Index("ix_risks_tlp_owner", "tlp", "owner_org_id"),)
+    # The sharing scope reads tlp and owner_org_id: with them in the index, counts and pages
+    # (by key, or by domain then key) never read the rows, whose JSON texts span several pages.
+    __table_args__ = (Index("ix_risks_tlp_owner", "tlp", "owner_org_id"),
+                      Index("ix_risks_key_scope", "key", "tlp", "owner_org_id"),
+                      Index("ix_risks_domain_scope", "domain", "key", "tlp", "owner_org_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     category: Mapped[str] = mapped_column(String(16), index=True)
@@ -135,7 +139,8 @@ class Assessment(Base):
 
 class Measure(_Record, Base):
     __tablename__ = "measures"
-    __table_args__ = (Index("ix_measures_tlp_owner", "tlp", "owner_org_id"),)
+    __table_args__ = (Index("ix_measures_tlp_owner", "tlp", "owner_org_id"),
+                      Index("ix_measures_key_scope", "key", "tlp", "owner_org_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))

@@ -10,7 +10,6 @@ import io
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,6 +31,7 @@ from riskatlas.runtime import Runtime
 from riskatlas.sharing.policy import Principal, Scope, may_change
 from riskatlas.web.deps import CurrentPrincipal, RuntimeDep, ScopeDep, SessionDep, Writer, who
 from riskatlas.web.errors import ApiError
+from riskatlas.web.responses import OrjsonResponse
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (401, 403, 404, 409, 412, 422, 428)}
@@ -56,8 +56,8 @@ def etag(record: dict[str, Any]) -> str:
     return f'"{record["version"]}"'
 
 
-def _with_etag(record: dict[str, Any], status: int = 200) -> JSONResponse:
-    return JSONResponse(record, status_code=status, headers={"ETag": etag(record)})
+def _with_etag(record: dict[str, Any], status: int = 200) -> OrjsonResponse:
+    return OrjsonResponse(record, status_code=status, headers={"ETag": etag(record)})
 
 
 def _version(if_match: str | None) -> int:
@@ -101,13 +101,13 @@ def _check_may_change(session: Session, principal: Principal, entity: str, key: 
 # --- risks -------------------------------------------------------------------------------------
 
 
-@router.get("/risks", response_model=RiskPage)
+@router.get("/risks", responses={200: {"model": RiskPage}})
 def list_risks(
     session: SessionDep, runtime: RuntimeDep, scope: ScopeDep,
     q: Q = None, domain: Multi = None, state: Multi = None, level: Multi = None,
     status: Multi = None, category: Multi = None, limit: Limit = 100, offset: Offset = 0,
     sort: RiskSort = None,
-) -> dict[str, Any]:
+) -> OrjsonResponse:
     """Risks you may see, filtered, sorted, searched (`q`, ranked) and paginated."""
     filters = queries.RiskFilters(domain=domain or [], state=state or [], level=level or [],
                                   status=status or [], category=category or [])
@@ -117,15 +117,15 @@ def list_risks(
                                           sort=sort)
     except ValueError as exc:
         raise ApiError(422, "validation_error", str(exc)) from None
-    return {"total": total, "limit": limit, "offset": offset, "items": items}
+    return OrjsonResponse({"total": total, "limit": limit, "offset": offset, "items": items})
 
 
-@router.get("/measures", response_model=MeasurePage)
+@router.get("/measures", responses={200: {"model": MeasurePage}})
 def list_measures(
     session: SessionDep, scope: ScopeDep, q: Q = None, status: Multi = None,
     state: Multi = None, kind: Multi = None, limit: Limit = 100, offset: Offset = 0,
     sort: MeasureSort = None,
-) -> dict[str, Any]:
+) -> OrjsonResponse:
     """Measures you may see, filtered, sorted, searched (`q`, ranked) and paginated."""
     filters = queries.MeasureFilters(status=status or [], state=state or [], kind=kind or [])
     try:
@@ -133,7 +133,7 @@ def list_measures(
                                              sort=sort)
     except ValueError as exc:
         raise ApiError(422, "validation_error", str(exc)) from None
-    return {"total": total, "limit": limit, "offset": offset, "items": items}
+    return OrjsonResponse({"total": total, "limit": limit, "offset": offset, "items": items})
 
 
 def _routes(entity: str) -> None:
@@ -270,4 +270,4 @@ def export(
         out = io.StringIO()
         write_csv(doc["risks"], out)
         return Response(out.getvalue(), media_type="text/csv")
-    return JSONResponse(doc)
+    return OrjsonResponse(doc)

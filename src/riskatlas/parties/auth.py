@@ -8,7 +8,7 @@ copy of the database does not let anyone sign in.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,12 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 def principal_from_token(session: Session, raw_token: str | None) -> Principal | None:
     """The principal of a valid API token: None when unknown, expired, revoked or when its
     user is disabled. The principal carries the token's scope (read or write)."""
+    grant = token_grant(session, raw_token)
+    return None if grant is None else grant[0]
+
+
+def token_grant(session: Session, raw_token: str | None) -> tuple[Principal, datetime] | None:
+    """As principal_from_token, with the token's expiry (for callers that keep the answer)."""
     if not raw_token:
         return None
     now = utcnow()
@@ -43,7 +49,8 @@ def principal_from_token(session: Session, raw_token: str | None) -> Principal |
     token, user, org_key, state_role = row
     if token.last_used_at is None or as_utc(token.last_used_at) <= now - LAST_USED_PRECISION:
         token.last_used_at = now
-    return build_principal(user, org_key, state_role, token.scope)
+    return (build_principal(user, org_key, state_role, token.scope),
+            as_utc(token.expires_at))
 
 
 def start_session(session: Session, principal: Principal) -> tuple[str, str]:

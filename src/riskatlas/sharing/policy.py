@@ -16,6 +16,7 @@ A record outside the scope does not exist for the caller (404 at the API, absent
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
@@ -88,8 +89,12 @@ def _visible(model: Any, entity: str, who: Principal, public_mode: bool) -> Colu
     )
 
 
+@lru_cache(maxsize=1024)
 def scope_for(who: Principal, public_mode: bool = False) -> Scope:
-    """The scope of one principal: the only way a request's reads are filtered."""
+    """The scope of one principal: the only way a request's reads are filtered.
+
+    Kept per principal (a pure function of it): reusing the same expressions lets the record
+    reads reuse their statements. Group memberships and grants are read by the SQL itself."""
     from riskatlas.catalog.models import Measure, Risk
 
     return Scope(_visible(Risk, "risk", who, public_mode),

@@ -14,6 +14,7 @@ from riskatlas.config import Settings, get_settings
 from riskatlas.parties import routes as parties_routes
 from riskatlas.runtime import Runtime
 from riskatlas.web import errors
+from riskatlas.web.cache import CachedReads, ReadCache
 
 STATIC = Path(__file__).parent / "static"
 
@@ -21,8 +22,10 @@ STATIC = Path(__file__).parent / "static"
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Risk Atlas", version=__version__, openapi_url="/api/openapi.json",
                   docs_url="/api/docs", redoc_url=None)
-    app.state.runtime = Runtime(settings or get_settings())
-    errors.install(app)
+    app.state.runtime = runtime = Runtime(settings or get_settings())
+    app.state.read_cache = ReadCache(runtime.settings.read_cache_mb << 20)
+    app.add_middleware(CachedReads)
+    errors.install(app)  # after: its NUL check runs first
     app.include_router(parties_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(catalog_pages.router)
