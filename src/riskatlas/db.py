@@ -41,8 +41,14 @@ def _json(value: Any) -> str:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        # Under load the server holds a connection per request in flight: with the default pool
+        # (5 + 10 overflow) connections were opened and closed again, each open paying for its
+        # PRAGMAs, and a read on the event loop (web.deps.run_db) could wait for one. SQLite
+        # connections are cheap (a file handle and a page cache): keep 20, never wait for more.
+        in_memory = url in {"sqlite://", "sqlite:///:memory:"}  # a single-connection pool
+        pool: dict[str, Any] = {} if in_memory else {"pool_size": 20, "max_overflow": -1}
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                               json_serializer=_json, json_deserializer=orjson.loads)
+                               json_serializer=_json, json_deserializer=orjson.loads, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -28,6 +28,11 @@ class Runtime:
         return load_matrix(self.settings.matrix)
 
     @cached_property
+    def inline_reads(self) -> bool:
+        """Whether short reads run on the server's event loop (see web.deps.run_db)."""
+        return self.engine.dialect.name == "sqlite"
+
+    @cached_property
     def sessions(self) -> sessionmaker[Session]:
         """Sessions on this runtime's engine (one factory, made once)."""
         return session_factory(self.engine)

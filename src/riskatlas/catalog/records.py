@@ -45,9 +45,11 @@ INLINE_IDS = 1000
 def _selection(session: Session, ids: AnySelect, limit: int | None) -> Any:
     """What `column.in_()` needs to select the records of `ids` (ordered, offset, no limit):
     the list of ids when there are at most INLINE_IDS of them, else a subquery."""
+    # On the session's connection: plain ids need no ORM layer (a third of the cost of a read).
+    conn = session.connection()
     if limit is not None and limit <= INLINE_IDS:
-        return list(session.scalars(ids.limit(limit)))
-    found = list(session.scalars(ids.limit(INLINE_IDS + 1)))
+        return list(conn.execute(ids.limit(limit)).scalars())
+    found = list(conn.execute(ids.limit(INLINE_IDS + 1)).scalars())
     if len(found) <= INLINE_IDS:
         return found
     subquery = (ids if limit is None else ids.limit(limit)).subquery()

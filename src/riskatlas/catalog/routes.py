@@ -29,7 +29,15 @@ from riskatlas.catalog.schemas import (
 from riskatlas.parties.models import Organisation
 from riskatlas.runtime import Runtime
 from riskatlas.sharing.policy import Principal, Scope, may_change
-from riskatlas.web.deps import CurrentPrincipal, RuntimeDep, ScopeDep, SessionDep, Writer, who
+from riskatlas.web.deps import (
+    CurrentPrincipal,
+    RuntimeDep,
+    ScopeDep,
+    SessionDep,
+    Writer,
+    run_db,
+    who,
+)
 from riskatlas.web.errors import ApiError
 from riskatlas.web.responses import OrjsonResponse
 
@@ -102,7 +110,7 @@ def _check_may_change(session: Session, principal: Principal, entity: str, key: 
 
 
 @router.get("/risks", responses={200: {"model": RiskPage}})
-def list_risks(
+async def list_risks(
     session: SessionDep, runtime: RuntimeDep, scope: ScopeDep,
     q: Q = None, domain: Multi = None, state: Multi = None, level: Multi = None,
     status: Multi = None, category: Multi = None, limit: Limit = 100, offset: Offset = 0,
@@ -111,29 +119,30 @@ def list_risks(
     """Risks you may see, filtered, sorted, searched (`q`, ranked) and paginated."""
     filters = queries.RiskFilters(domain=domain or [], state=state or [], level=level or [],
                                   status=status or [], category=category or [])
-    try:
-        total, items = queries.list_risks(session, runtime.matrix, scope, filters, limit,
-                                          offset, q=q, aggregation=runtime.settings.aggregation,
-                                          sort=sort)
-    except ValueError as exc:
-        raise ApiError(422, "validation_error", str(exc)) from None
+    total, items = await run_db(runtime, _page, queries.list_risks, session, runtime.matrix,
+                                scope, filters, limit, offset, q=q, sort=sort,
+                                aggregation=runtime.settings.aggregation)
     return OrjsonResponse({"total": total, "limit": limit, "offset": offset, "items": items})
 
 
 @router.get("/measures", responses={200: {"model": MeasurePage}})
-def list_measures(
-    session: SessionDep, scope: ScopeDep, q: Q = None, status: Multi = None,
-    state: Multi = None, kind: Multi = None, limit: Limit = 100, offset: Offset = 0,
-    sort: MeasureSort = None,
+async def list_measures(
+    session: SessionDep, runtime: RuntimeDep, scope: ScopeDep, q: Q = None,
+    status: Multi = None, state: Multi = None, kind: Multi = None, limit: Limit = 100,
+    offset: Offset = 0, sort: MeasureSort = None,
 ) -> OrjsonResponse:
     """Measures you may see, filtered, sorted, searched (`q`, ranked) and paginated."""
     filters = queries.MeasureFilters(status=status or [], state=state or [], kind=kind or [])
+    total, items = await run_db(runtime, _page, queries.list_measures, session, scope,
+                                filters, limit, offset, q=q, sort=sort)
+    return OrjsonResponse({"total": total, "limit": limit, "offset": offset, "items": items})
+
+
+def _page(list_fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
-        total, items = queries.list_measures(session, scope, filters, limit, offset, q=q,
-                                             sort=sort)
+        return list_fn(*args, **kwargs)
     except ValueError as exc:
         raise ApiError(422, "validation_error", str(exc)) from None
-    return OrjsonResponse({"total": total, "limit": limit, "offset": offset, "items": items})
 
 
 def _routes(entity: str) -> None:
@@ -143,8 +152,10 @@ def _routes(entity: str) -> None:
     ok: dict[int | str, dict[str, Any]] = {200: {"model": out}}
 
     @router.get(f"/{entity}/{{key}}", name=f"get_{noun}", responses=ok)
-    def detail(key: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep) -> Response:
-        return _with_etag(_get(session, runtime, scope, entity, key))
+    async def detail(
+        key: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
+    ) -> Response:
+        return _with_etag(await run_db(runtime, _get, session, runtime, scope, entity, key))
 
     @router.post(f"/{entity}", status_code=201, name=f"create_{noun}",
                  responses={201: {"model": out}})
@@ -218,11 +229,16 @@ def _routes(entity: str) -> None:
 
     @router.get(f"/{entity}/{{key}}/history", name=f"{noun}_history",
                 response_model=list[VersionOut])
-    def history(
+    async def history(
         key: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
     ) -> list[dict[str, Any]]:
-        _get(session, runtime, scope, entity, key)
-        return queries.history(session, noun, key, scope)
+        return await run_db(runtime, _history, session, runtime, scope, entity, key)
+
+
+def _history(session: Session, runtime: Runtime, scope: Scope, entity: str,
+             key: str) -> list[dict[str, Any]]:
+    _get(session, runtime, scope, entity, key)
+    return queries.history(session, ENTITY[entity], key, scope)
 
 
 def _merge_paths(body: dict[str, Any], prefix: str = "") -> dict[str, Any]:

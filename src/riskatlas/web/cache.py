@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, text
-from starlette.concurrency import run_in_threadpool
 
 from riskatlas.sharing.policy import Principal
+from riskatlas.web.deps import run_db
 
 TTL = 60.0  # seconds an answer or a token look-up is trusted without a write
 MAX_ENTRY = 1 << 20  # bytes: larger answers (whole exports) are not kept
@@ -131,9 +131,7 @@ class CachedReads:
             return
         state = scope["app"].state
         cache: ReadCache = state.read_cache
-        # In the thread pool, like every database call: the event loop must never wait for a
-        # pooled connection (the requests holding them need the loop to give them back).
-        gen, principal = await run_in_threadpool(_caller, scope, state.runtime, cache)
+        gen, principal = await run_db(state.runtime, _caller, scope, state.runtime, cache)
         if principal is None:  # a session, or a token the route must refuse: no caching
             await self.app(scope, receive, send)
             return

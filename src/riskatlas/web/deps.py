@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -15,6 +15,23 @@ from riskatlas.sharing.policy import ANONYMOUS, Principal, Scope, scope_for
 from riskatlas.web.errors import ApiError
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+T = TypeVar("T")
+
+
+async def run_db(runtime: Runtime, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run blocking database work for a read route: inline on SQLite, in the thread pool on
+    PostgreSQL.
+
+    SQLite is a library call that never waits on a network, and a hand-off to the thread pool
+    costs more (~0.9 ms, measured) than reading a record (~2 ms) is worth sharing out. The
+    reads routed here are short (a page, a record, a search); exports and writes stay in the
+    thread pool. The event loop never waits for a pooled connection: SQLite's pool has no upper
+    bound (db.make_engine). A PostgreSQL call waits on the network, so there the loop stays free
+    for other requests meanwhile.
+    """
+    if runtime.inline_reads:
+        return fn(*args, **kwargs)
+    return await run_in_threadpool(fn, *args, **kwargs)
 
 
 # Dependencies that do no I/O are `async def`: FastAPI runs sync ones in its thread pool, and
@@ -45,7 +62,7 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
     resolved: Principal | None = getattr(request.state, "principal", None)
     if resolved is not None:  # by web.cache.CachedReads, from the same token or nobody
         return resolved
-    return await run_in_threadpool(_look_up_principal, request, session)
+    return await run_db(request.app.state.runtime, _look_up_principal, request, session)
 
 
 def _look_up_principal(request: Request, session: Session) -> Principal:
