@@ -149,15 +149,14 @@ def list_measures(
 def get_risk(
     session: Session, matrix: Matrix, scope: Scope, key: str, aggregation: str = "max"
 ) -> dict[str, Any]:
-    rows = rec.risk_records(session, matrix, scope, [Risk.key == key.upper()],
-                            aggregation=aggregation)
+    rows = rec.risk_records(session, matrix, scope, aggregation=aggregation, key=key)
     if not rows:
         raise NotFound(f"no risk {key!r}")
     return rows[0]
 
 
 def get_measure(session: Session, scope: Scope, key: str) -> dict[str, Any]:
-    rows = rec.measure_records(session, scope, [Measure.key == key.upper()])
+    rows = rec.measure_records(session, scope, key=key)
     if not rows:
         raise NotFound(f"no measure {key!r}")
     return rows[0]

@@ -56,6 +56,17 @@ def _selection(session: Session, ids: AnySelect, limit: int | None) -> Any:
     return select(subquery.c.id)
 
 
+def _by_key(session: Session, allowed: ColumnElement[bool], model: Any, key: str) -> list[int]:
+    """The id of the record `key` when the scope allows it (a detail page), else []."""
+    stmt = _key_lookup(allowed, model)
+    return list(session.connection().execute(stmt, {"key": key.upper()}).scalars())
+
+
+@lru_cache(maxsize=1024)
+def _key_lookup(allowed: ColumnElement[bool], model: Any) -> AnySelect:
+    return select(model.id).where(allowed, model.key == bindparam("key"))
+
+
 # Statements are built once per selection kind, not once per call: for a page or a single
 # record, building and hashing a statement costs several times more than SQLite running it
 # (~0.4 ms against ~0.05 ms). A list of ids runs the prebuilt form with an expanding parameter
@@ -197,13 +208,15 @@ def risk_records(
     limit: int | None = None,
     offset: int = 0,
     aggregation: str = "max",
+    key: str | None = None,
 ) -> list[Record]:
-    """Risks the scope allows, matching `where`, in the export shape.
+    """Risks the scope allows, matching `where` (or the one `key`), in the export shape.
 
     `regional` combines the members' national assessments by the aggregation rule.
     """
-    in_ids = _selection(session, select(Risk.id).where(scope.risks, *where).order_by(*order)
-                        .offset(offset), limit)
+    in_ids = _by_key(session, scope.risks, Risk, key) if key is not None else _selection(
+        session, select(Risk.id).where(scope.risks, *where).order_by(*order).offset(offset),
+        limit)
     if isinstance(in_ids, list) and not in_ids:
         return []
     read = _Reader(session, in_ids)
@@ -286,10 +299,12 @@ def measure_records(
     order: Sequence[Any] = (Measure.key,),
     limit: int | None = None,
     offset: int = 0,
+    key: str | None = None,
 ) -> list[Record]:
-    """Measures the scope allows, matching `where`, in the export shape."""
-    in_ids = _selection(session, select(Measure.id).where(scope.measures, *where)
-                        .order_by(*order).offset(offset), limit)
+    """Measures the scope allows, matching `where` (or the one `key`), in the export shape."""
+    in_ids = _by_key(session, scope.measures, Measure, key) if key is not None else _selection(
+        session, select(Measure.id).where(scope.measures, *where).order_by(*order)
+        .offset(offset), limit)
     if isinstance(in_ids, list) and not in_ids:
         return []
     read = _Reader(session, in_ids)

@@ -35,7 +35,7 @@ from riskatlas.web.deps import (
     ScopeDep,
     SessionDep,
     Writer,
-    run_db,
+    read,
     who,
 )
 from riskatlas.web.errors import ApiError
@@ -111,7 +111,7 @@ def _check_may_change(session: Session, principal: Principal, entity: str, key: 
 
 @router.get("/risks", responses={200: {"model": RiskPage}})
 async def list_risks(
-    session: SessionDep, runtime: RuntimeDep, scope: ScopeDep,
+    runtime: RuntimeDep, scope: ScopeDep,
     q: Q = None, domain: Multi = None, state: Multi = None, level: Multi = None,
     status: Multi = None, category: Multi = None, limit: Limit = 100, offset: Offset = 0,
     sort: RiskSort = None,
@@ -119,28 +119,28 @@ async def list_risks(
     """Risks you may see, filtered, sorted, searched (`q`, ranked) and paginated."""
     filters = queries.RiskFilters(domain=domain or [], state=state or [], level=level or [],
                                   status=status or [], category=category or [])
-    total, items = await run_db(runtime, _page, queries.list_risks, session, runtime.matrix,
-                                scope, filters, limit, offset, q=q, sort=sort,
-                                aggregation=runtime.settings.aggregation)
+    total, items = await read(runtime, _page, queries.list_risks, runtime.matrix, scope,
+                              filters, limit, offset, q=q, sort=sort,
+                              aggregation=runtime.settings.aggregation)
     return OrjsonResponse({"total": total, "limit": limit, "offset": offset, "items": items})
 
 
 @router.get("/measures", responses={200: {"model": MeasurePage}})
 async def list_measures(
-    session: SessionDep, runtime: RuntimeDep, scope: ScopeDep, q: Q = None,
+    runtime: RuntimeDep, scope: ScopeDep, q: Q = None,
     status: Multi = None, state: Multi = None, kind: Multi = None, limit: Limit = 100,
     offset: Offset = 0, sort: MeasureSort = None,
 ) -> OrjsonResponse:
     """Measures you may see, filtered, sorted, searched (`q`, ranked) and paginated."""
     filters = queries.MeasureFilters(status=status or [], state=state or [], kind=kind or [])
-    total, items = await run_db(runtime, _page, queries.list_measures, session, scope,
-                                filters, limit, offset, q=q, sort=sort)
+    total, items = await read(runtime, _page, queries.list_measures, scope, filters, limit,
+                              offset, q=q, sort=sort)
     return OrjsonResponse({"total": total, "limit": limit, "offset": offset, "items": items})
 
 
-def _page(list_fn: Any, *args: Any, **kwargs: Any) -> Any:
+def _page(session: Session, list_fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
-        return list_fn(*args, **kwargs)
+        return list_fn(session, *args, **kwargs)
     except ValueError as exc:
         raise ApiError(422, "validation_error", str(exc)) from None
 
@@ -152,10 +152,8 @@ def _routes(entity: str) -> None:
     ok: dict[int | str, dict[str, Any]] = {200: {"model": out}}
 
     @router.get(f"/{entity}/{{key}}", name=f"get_{noun}", responses=ok)
-    async def detail(
-        key: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
-    ) -> Response:
-        return _with_etag(await run_db(runtime, _get, session, runtime, scope, entity, key))
+    async def detail(key: str, runtime: RuntimeDep, scope: ScopeDep) -> Response:
+        return _with_etag(await read(runtime, _get, runtime, scope, entity, key))
 
     @router.post(f"/{entity}", status_code=201, name=f"create_{noun}",
                  responses={201: {"model": out}})
@@ -229,10 +227,8 @@ def _routes(entity: str) -> None:
 
     @router.get(f"/{entity}/{{key}}/history", name=f"{noun}_history",
                 response_model=list[VersionOut])
-    async def history(
-        key: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
-    ) -> list[dict[str, Any]]:
-        return await run_db(runtime, _history, session, runtime, scope, entity, key)
+    async def history(key: str, runtime: RuntimeDep, scope: ScopeDep) -> list[dict[str, Any]]:
+        return await read(runtime, _history, runtime, scope, entity, key)
 
 
 def _history(session: Session, runtime: Runtime, scope: Scope, entity: str,

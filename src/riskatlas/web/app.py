@@ -14,7 +14,7 @@ from riskatlas.config import Settings, get_settings
 from riskatlas.parties import routes as parties_routes
 from riskatlas.runtime import Runtime
 from riskatlas.web import errors
-from riskatlas.web.cache import CachedReads, ReadCache
+from riskatlas.web.cache import CachedReads, Generation, ReadCache
 
 STATIC = Path(__file__).parent / "static"
 
@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url="/api/docs", redoc_url=None)
     app.state.runtime = runtime = Runtime(settings or get_settings())
     app.state.read_cache = ReadCache(runtime.settings.read_cache_mb << 20)
+    app.state.generation = Generation(runtime)
     app.add_middleware(CachedReads)
     errors.install(app)  # after: its NUL check runs first
     app.include_router(parties_routes.router)

@@ -34,6 +34,18 @@ async def run_db(runtime: Runtime, fn: Callable[..., T], *args: Any, **kwargs: A
     return await run_in_threadpool(fn, *args, **kwargs)
 
 
+async def read(runtime: Runtime, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """run_db with a short session of its own, passed first: `fn(session, *args)`. Read
+    routes use this rather than SessionDep, so the connection goes back to the pool as soon
+    as the records are read (and FastAPI has no generator dependency to unwind)."""
+    return await run_db(runtime, _in_session, runtime, fn, *args, **kwargs)
+
+
+def _in_session(runtime: Runtime, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    with runtime.sessions() as session:
+        return fn(session, *args, **kwargs)
+
+
 # Dependencies that do no I/O are `async def`: FastAPI runs sync ones in its thread pool, and
 # each hand-off costs more than these functions (~0.3 ms per request each, measured).
 
@@ -57,15 +69,21 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-async def get_principal(request: Request, session: SessionDep) -> Principal:
+async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
     """The caller: an API token (Authorization: Bearer), a browser session cookie, or nobody."""
     resolved: Principal | None = getattr(request.state, "principal", None)
     if resolved is not None:  # by web.cache.CachedReads, from the same token or nobody
         return resolved
-    return await run_db(request.app.state.runtime, _look_up_principal, request, session)
+    # Always in the thread pool: a token look-up may write its last-used time (web.cache._grant)
+    return await run_in_threadpool(_look_up_principal, request, runtime)
 
 
-def _look_up_principal(request: Request, session: Session) -> Principal:
+def _look_up_principal(request: Request, runtime: Runtime) -> Principal:
+    with runtime.sessions() as session:  # its own short session: reads need no other
+        return _principal(request, session)
+
+
+def _principal(request: Request, session: Session) -> Principal:
     from riskatlas.parties import auth
 
     header = request.headers.get("authorization")
