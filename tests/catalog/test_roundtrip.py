@@ -86,3 +86,23 @@ def test_updating_a_risk_keeps_the_links_its_measures_made(db_url: str, tmp_path
     assert after["impact"] == "Low"
     assert after["measures"] == ["CA-MSR-900", "CA-MSR-901"]
     assert after["residual_level"] == "Very Low"  # CA-MSR-900 (implemented) still counts
+
+
+def test_json_export_with_stored_texts_equals_the_decoded_document(db_url: str) -> None:
+    """`riskatlas export --format json` writes the stored JSON of texts as they are
+    (records.export_document raw_json): the document must be the same as when decoded."""
+    import orjson
+
+    from riskatlas.catalog.records import export_document
+    from riskatlas.config import Settings
+    from riskatlas.runtime import Runtime
+    from riskatlas.sharing.policy import Scope
+
+    load(db_url, SMALL)
+    rt = Runtime(Settings(database_url=db_url))
+    with rt.transaction() as session:
+        decoded = export_document(session, rt.matrix, Scope.everything())
+        raw = export_document(session, rt.matrix, Scope.everything(), raw_json=True)
+    assert decoded["risks"] and decoded["risks"][0]["assessments"]
+    assert orjson.loads(orjson.dumps(raw)) == orjson.loads(orjson.dumps(decoded))
+    assert orjson.loads(orjson.dumps(raw)) == export(db_url)

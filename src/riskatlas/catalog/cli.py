@@ -277,7 +277,7 @@ def export(
     rt = runtime(db)
     with rt.transaction() as session:
         doc = rec.export_document(session, rt.matrix, Scope.everything(),
-                                  rt.settings.aggregation)
+                                  rt.settings.aggregation, raw_json=fmt is Format.json)
     if fmt is Format.csv:
         if output is None:
             write_csv(doc["risks"], sys.stdout)

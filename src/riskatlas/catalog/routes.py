@@ -275,7 +275,8 @@ def export(
     format: Annotated[Literal["json", "yaml", "csv"], Query()] = "json",
 ) -> Response:
     """Everything you may see, in the export contract (csv: the risks table)."""
-    doc = export_document(session, runtime.matrix, scope, runtime.settings.aggregation)
+    doc = export_document(session, runtime.matrix, scope, runtime.settings.aggregation,
+                          raw_json=format == "json")
     if format == "yaml":
         return Response(dump_yaml(doc), media_type="application/yaml")
     if format == "csv":
