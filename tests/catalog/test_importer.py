@@ -140,3 +140,31 @@ def test_semicolon_csv_and_bare_json_lists_are_read(db_url: str, tmp_path: Path)
     result = cli("validate", str(semi), str(bare), "--db", db_url)
     assert result.exit_code == 0, result.output
     assert "2 risks, 2 measures" in result.stderr
+
+
+@pytest.mark.parametrize("suffix, escaped", [(".json", "\\u0000"), (".yaml", "\\0"),
+                                             (".yaml", "\\x00")])
+def test_nul_in_a_file_is_refused_with_its_position(
+    db_url: str, tmp_path: Path, suffix: str, escaped: str
+) -> None:
+    path = _broken(tmp_path, "nul" + suffix,
+                   lambda d: d["risks"][1]["summary"].update(en="before MARK after"))
+    # Written as an escape in a quoted string: a raw NUL is a syntax error in both formats.
+    value = "before MARK after" if suffix == ".json" else '"before MARK after"'
+    text = path.read_text(encoding="utf-8").replace("before MARK after", value)
+    path.write_text(text.replace("MARK", escaped), encoding="utf-8")
+    result = cli("import", str(path), "--db", db_url)
+    assert result.exit_code == 2, result.output
+    line = _line_of(path, "CA-TST-002") - (suffix == ".json")  # where the record starts: "{"
+    assert f"{path}:{line}: record: text must not contain NUL characters" in result.stderr
+    assert export(db_url)["risks"] == []
+
+
+def test_text_that_only_looks_like_a_nul_escape_is_accepted(
+    db_url: str, tmp_path: Path
+) -> None:
+    path = _broken(tmp_path, "backslash.json",
+                   lambda d: d["risks"][1]["summary"].update(en="a literal \\u0000 in text"))
+    load(db_url, path)
+    summary = export(db_url)["risks"][1]["summary"]["en"]
+    assert summary == "a literal \\u0000 in text"

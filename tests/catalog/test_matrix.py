@@ -53,3 +53,17 @@ def test_table_output_lists_likelihood_from_high_to_low() -> None:
     rows = [line.split("│")[1].strip() for line in result.stdout.splitlines()
             if line.startswith("│")]
     assert rows == list(reversed(LABELS))
+
+
+def test_parse_remembers_ratings_without_mixing_types() -> None:
+    m = load_matrix("nist-800-30")
+    assert [m.parse("likelihood", v) for v in ("VH", "VH", " very-high ", 5, "5")] == [5] * 5
+    assert m.parse("impact", "VH") == 5 and m.parse("level", "VH") == 5
+    for bad in (True, 5.0, "Extreme", "Extreme"):  # True == 1 == 1.0, but stay refused
+        with pytest.raises(MatrixError):
+            m.parse("likelihood", bad)
+    for i in range(2000):  # the memory is bounded: any number of spellings can be sent
+        with pytest.raises(MatrixError):
+            m.parse("likelihood", f"bogus {i}")
+        m.parse("likelihood", " " * (i % 50) + "low")
+    assert len(m._parsed) <= 512

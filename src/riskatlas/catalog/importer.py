@@ -6,7 +6,9 @@ service then writes that batch in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,8 +64,28 @@ class _Collector:
         ]
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a batch. Validating or writing 40,000 records
+    creates millions of objects that all live to the end, and the collector rescanned them
+    over and over (import: 15 s -> 8 s validating, 39 s -> 30 s saving). Reference counting
+    still frees everything else; the previous state is restored."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def validate_items(session: Session, matrix: Matrix, items: list[Item]) -> Batch:
     """Validate records and their references; raise ImportError_ listing every problem."""
+    with paused_gc():
+        return _validate_items(session, matrix, items)
+
+
+def _validate_items(session: Session, matrix: Matrix, items: list[Item]) -> Batch:
     found = _Collector()
     batch = Batch()
     seen: dict[tuple[str, str], Item] = {}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+PARSED_CACHE = 512  # ratings remembered per matrix
 
 
 class MatrixError(ValueError):
@@ -27,6 +29,10 @@ class Matrix:
     levels: tuple[str, ...]
     grid: tuple[tuple[int, ...], ...]  # grid[l][i] = 1-based level, both axes low to high
     abbreviations: dict[str, str]
+    # Ratings already read, by (axis, type, value). An import reads ~36,000 ratings spelled a
+    # handful of ways; the regex normalising took 1.7 s of it. Bounded: API input is open-ended.
+    _parsed: dict[tuple[str, type, Any], int] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def level(self, likelihood: int, impact: int) -> int:
         """Level (1-based) for a 1-based likelihood and impact."""
@@ -34,6 +40,17 @@ class Matrix:
 
     def parse(self, axis: str, value: Any) -> int:
         """Read a rating given as label, abbreviation or 1-based integer; raise on anything else."""
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            return self._parse(axis, value)
+        key = (axis, type(value), value)  # the type too: True == 1, but True is refused
+        found = self._parsed.get(key)
+        if found is None:
+            found = self._parse(axis, value)
+            if len(self._parsed) < PARSED_CACHE:
+                self._parsed[key] = found
+        return found
+
+    def _parse(self, axis: str, value: Any) -> int:
         labels = {"likelihood": self.likelihood, "impact": self.impact, "level": self.levels}[axis]
         if isinstance(value, bool):
             raise MatrixError(f"expected one of {', '.join(labels)}, got {value!r}")

@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from riskatlas.audit.service import SYSTEM, Who, append_many
 from riskatlas.catalog import records as rec
-from riskatlas.catalog.importer import Batch
+from riskatlas.catalog.importer import Batch, paused_gc
 from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import (
     Actor,
@@ -33,7 +33,7 @@ from riskatlas.catalog.models import (
 from riskatlas.catalog.schemas import MeasureIn, RiskIn, SharingIn
 from riskatlas.catalog.scoring import residual
 from riskatlas.parties.models import Organisation, User
-from riskatlas.search.service import reindex
+from riskatlas.search.service import add_documents, reindex
 from riskatlas.sharing.models import RecordShare, SharingGroup
 from riskatlas.sharing.policy import Scope
 
@@ -98,9 +98,11 @@ def measure_record(measure: MeasureIn, owner: str) -> dict[str, Any]:
 
 
 def _current(session: Session, matrix: Matrix, entity: str, keys: list[str]) -> dict[str, Any]:
+    """The stored records among the given keys (only those that exist are read in full)."""
+    stored = list(_ids(session, Risk if entity == "risks" else Measure, keys))
     out: dict[str, Any] = {}
-    for i in range(0, len(keys), CHUNK):
-        part = keys[i : i + CHUNK]
+    for i in range(0, len(stored), CHUNK):
+        part = stored[i : i + CHUNK]
         if entity == "risks":
             rows = rec.risk_records(session, matrix, Scope.everything(), [Risk.key.in_(part)])
         else:
@@ -126,6 +128,11 @@ def _insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
 def save(session: Session, matrix: Matrix, batch: Batch, who: Who = SYSTEM) -> Counts:
     """Write a validated batch: create or update each record, keep a version of every change,
     and record each change in the audit trail."""
+    with paused_gc():
+        return _save(session, matrix, batch, who)
+
+
+def _save(session: Session, matrix: Matrix, batch: Batch, who: Who) -> Counts:
     changed_by = who.actor
     counts = Counts()
     orgs = dict(session.execute(select(Organisation.key, Organisation.id)).all())
@@ -144,7 +151,7 @@ def save(session: Session, matrix: Matrix, batch: Batch, who: Who = SYSTEM) -> C
     ], counts, versions, changed_by)
     measure_ids = _write_measures(session, measure_changes, orgs)
 
-    all_risks = _ids(session, Risk, {k for m in batch.measures for k in m.risks})
+    all_risks = _ids(session, Risk, {k for m in batch.measures for k in m.risks} - set(risk_ids))
     all_risks.update(risk_ids)
     links = []
     changed_measures = {key for key, *_ in measure_changes}
@@ -160,12 +167,22 @@ def save(session: Session, matrix: Matrix, batch: Batch, who: Who = SYSTEM) -> C
               "before": v.pop("_before"), "after": v["data"]} for v in versions]
     _insert(session, Version, versions)
     append_many(session, who, audit)
-    reindex(session, "risk", risk_ids.values())
-    reindex(session, "measure", measure_ids.values())
+    _reindex(session, "risk", risk_changes, risk_ids)
+    _reindex(session, "measure", measure_changes, measure_ids)
     if (counts.created + counts.updated >= ANALYZE_AFTER
             and session.get_bind().dialect.name == "sqlite"):
         session.execute(text("ANALYZE"))
     return counts
+
+
+def _reindex(
+    session: Session, entity: str, changes: list[tuple[str, Any, int | None]],
+    ids: dict[str, int],
+) -> None:
+    """Search documents: created records from the input just written, changed ones re-read."""
+    add_documents(session, entity,
+                  [(ids[key], model) for key, model, version in changes if version is None])
+    reindex(session, entity, [ids[key] for key, _, version in changes if version is not None])
 
 
 def _plan(
@@ -213,16 +230,36 @@ def _upsert(
     old = [dict(cols, version=version, _key=key)
            for (key, _, version), cols in zip(changes, columns, strict=True) if version]
     table = model.__table__
+    ids: dict[str, int] = {}
     if new:
-        session.execute(insert(table), new)
+        ids.update(_insert_new(session, model, new))
     if old:
         session.execute(update(table).where(table.c.key == bindparam("_key")), old)
-    ids = _ids(session, model, [key for key, _, _ in changes])
+        ids.update(_ids(session, model, [key for key, _, version in changes if version]))
     changed_ids = [ids[key] for key, _, version in changes if version]
     for i in range(0, len(changed_ids), CHUNK):
         part = changed_ids[i : i + CHUNK]
         for child, column in children:
             session.execute(delete(child).where(column.in_(part)))
+    return ids
+
+
+def _insert_new(session: Session, model: Any, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert rows of a record table; return their ids by key.
+
+    New ids are above the largest id visible before the insert (ids only grow), so one range
+    query finds them. Reading them back by key took 0.5 s per 500 keys on PostgreSQL before the
+    table has statistics (a seq scan of the wide rows each time); INSERT ... RETURNING cost
+    7.1 + 3.7 s for measures and risks there against 3.9 + 2.8 s for a plain executemany.
+    """
+    table = model.__table__
+    last = session.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+    session.execute(insert(table), rows)
+    wanted = {row["key"] for row in rows}
+    ids = {key: rid for key, rid in session.execute(
+        select(table.c.key, table.c.id).where(table.c.id > last)) if key in wanted}
+    if len(ids) < len(wanted):  # ids given out below the maximum (a sequence reset by hand)
+        ids.update(_ids(session, model, wanted - ids.keys()))
     return ids
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any, cast
@@ -27,6 +28,7 @@ from sqlalchemy import (
     select,
     table,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.orm import Session
 
@@ -81,29 +83,90 @@ def _texts(values: Iterable[Any]) -> dict[str, list[str]]:
 
 def reindex(session: Session, entity: str, record_ids: Iterable[int]) -> None:
     """Rebuild the search documents of the given records (call after every write)."""
-    model: Any = Risk if entity == "risk" else Measure
     ids = list(record_ids)
-    names = _TEXT_COLUMNS[entity]
-    columns = [getattr(model, name) for name in names]
-    title = names.index("title")
     for i in range(0, len(ids), CHUNK):
         part = ids[i : i + CHUNK]
         session.execute(delete(SearchDocument).where(
             SearchDocument.entity == entity, SearchDocument.record_id.in_(part)))
-        rows = []
-        for rid, key, *values in session.execute(
-            select(model.id, model.key, *columns).where(model.id.in_(part))
-        ):
-            values[title:title] = [values[title]] * (_TITLE_REPEAT - 1)
-            texts = _texts(values)
-            rows.append({
-                "entity": entity, "record_id": rid, "key": key,
-                "text_en": " ".join([key, *texts.pop("en", [])]),
-                "text_ru": " ".join(texts.pop("ru", [])),
-                "text_other": " ".join(t for lang in sorted(texts) for t in texts[lang]),
-            })
-        if rows:
+    with _bulk_fts(session, len(ids)):
+        for i in range(0, len(ids), CHUNK):
+            rows = _stored_documents(session, entity, ids[i : i + CHUNK])
+            if rows:
+                session.execute(insert(_TABLE), rows)
+
+
+def add_documents(session: Session, entity: str, records: Sequence[tuple[int, Any]]) -> None:
+    """Index records created in this transaction, which have no documents yet, from the
+    values just written: (record id, an object with the record's key and text fields, such as
+    the validated input). Same documents as `reindex`, without deleting or reading back."""
+    names = _TEXT_COLUMNS[entity]
+    rows = [_document(entity, rid, record.key, [getattr(record, name) for name in names])
+            for rid, record in records]
+    if rows:
+        with _bulk_fts(session, len(rows)):
             session.execute(insert(_TABLE), rows)
+
+
+def _stored_documents(session: Session, entity: str, ids: list[int]) -> list[dict[str, Any]]:
+    model: Any = Risk if entity == "risk" else Measure
+    columns = [getattr(model, name) for name in _TEXT_COLUMNS[entity]]
+    return [_document(entity, rid, key, values) for rid, key, *values in session.execute(
+        select(model.id, model.key, *columns).where(model.id.in_(ids)))]
+
+
+def _document(entity: str, record_id: int, key: str, values: list[Any]) -> dict[str, Any]:
+    """The search_documents row of a record from its text fields (in `_TEXT_COLUMNS` order)."""
+    title = _TEXT_COLUMNS[entity].index("title")
+    values = [*values[:title], *[values[title]] * _TITLE_REPEAT, *values[title + 1 :]]
+    texts = _texts(values)
+    return {
+        "entity": entity, "record_id": record_id, "key": key,
+        "text_en": " ".join([key, *texts.pop("en", [])]),
+        "text_ru": " ".join(texts.pop("ru", [])),
+        "text_other": " ".join(t for lang in sorted(texts) for t in texts[lang]),
+    }
+
+
+# SQLite: FTS5 indexes a large batch of new documents in one INSERT ... SELECT about three
+# times faster than through the per-row trigger (40,000 documents: 3 s instead of 9 s).
+BULK_FTS = 1000  # documents
+_FTS_INSERT_TRIGGER = "search_documents_ai"
+
+
+@contextmanager
+def _bulk_fts(session: Session, documents: int) -> Iterator[None]:
+    """On SQLite, for a large batch: index the documents inserted inside this block in one
+    statement instead of row by row. SQLite cannot switch a trigger off for a statement, so
+    the insert trigger is dropped and created again from its stored SQL; DDL is part of the
+    transaction, so a failed write rolls the trigger back too and readers never miss it."""
+    if documents < BULK_FTS or not _in_sqlite_transaction(session):
+        yield
+        return
+    trigger = session.scalar(sql_text(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"
+    ), {"name": _FTS_INSERT_TRIGGER})
+    if trigger is None:  # no full-text index on this database (not created by migrations)
+        yield
+        return
+    last = session.scalar(select(func.coalesce(func.max(SearchDocument.id), 0)))
+    session.execute(sql_text(f"DROP TRIGGER {_FTS_INSERT_TRIGGER}"))
+    try:
+        yield
+    finally:  # also after a failed insert, should the caller go on and commit
+        # New rows get ids above the largest one before (INTEGER PRIMARY KEY, one writer).
+        session.execute(sql_text(
+            "INSERT INTO search_fts(rowid, text_en, text_ru, text_other) "
+            "SELECT id, text_en, text_ru, text_other FROM search_documents WHERE id > :last"
+        ), {"last": last})
+        session.execute(sql_text(trigger))
+
+
+def _in_sqlite_transaction(session: Session) -> bool:
+    """True on SQLite once the transaction has begun. Python's sqlite3 (before 3.12) begins it
+    only at the first INSERT, UPDATE or DELETE; DDL before that would be committed at once."""
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    return bool(session.connection().connection.driver_connection.in_transaction)  # type: ignore[union-attr]
 
 
 def reindex_all(session: Session) -> None:
