@@ -99,8 +99,10 @@ def edit(
 
 def get(
     session: Session, matrix: Matrix, scope: Scope, entity: str, key: str,
-    aggregation: str = "max",
+    aggregation: str = "max", *, raw_json: bool = False,
 ) -> dict[str, Any]:
+    """One record the scope allows (queries.NotFound otherwise); `raw_json` for a record only
+    orjson will write (records.risk_records)."""
     if entity == "risks":
-        return queries.get_risk(session, matrix, scope, key, aggregation)
-    return queries.get_measure(session, scope, key)
+        return queries.get_risk(session, matrix, scope, key, aggregation, raw_json=raw_json)
+    return queries.get_measure(session, scope, key, raw_json=raw_json)

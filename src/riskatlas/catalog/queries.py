@@ -111,52 +111,59 @@ def list_risks(
     session: Session, matrix: Matrix, scope: Scope, filters: RiskFilters,
     limit: int | None = None, offset: int = 0, extra: list[ColumnElement[bool]] | None = None,
     q: str | None = None, aggregation: str = "max", sort: str | None = None,
+    raw_json: bool = False,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Total count and one page of the risks the scope allows and the filters select.
 
     With a search text `q` (not None and not blank), only matching risks count, best match
     first (see docs/search.md); without one, the page is ordered by `sort` (a field of
-    RISK_SORTS, `-` in front for descending; default key).
+    RISK_SORTS, `-` in front for descending; default key). `raw_json`: texts as stored JSON,
+    for answers only orjson writes (records.risk_records).
     """
     where = filters.where(matrix) + (extra or [])
     if q is not None and q.strip():
         found, hits = search(session, scope, q, "risk", limit, offset, where=where)
         return found, _ranked(Risk, hits, lambda w, order: rec.risk_records(
-            session, matrix, scope, w, order, aggregation=aggregation))
+            session, matrix, scope, w, order, aggregation=aggregation, raw_json=raw_json))
     total = session.scalar(select(func.count()).select_from(Risk).where(scope.risks, *where))
     return int(total or 0), rec.risk_records(session, matrix, scope, where,
                                              _order(Risk, RISK_SORTS, sort), limit=limit,
-                                             offset=offset, aggregation=aggregation)
+                                             offset=offset, aggregation=aggregation,
+                                             raw_json=raw_json)
 
 
 def list_measures(
     session: Session, scope: Scope, filters: MeasureFilters,
     limit: int | None = None, offset: int = 0, extra: list[ColumnElement[bool]] | None = None,
-    q: str | None = None, sort: str | None = None,
+    q: str | None = None, sort: str | None = None, raw_json: bool = False,
 ) -> tuple[int, list[dict[str, Any]]]:
     """As list_risks, for measures (sort fields: MEASURE_SORTS)."""
     where = filters.where() + (extra or [])
     if q is not None and q.strip():
         found, hits = search(session, scope, q, "measure", limit, offset, where=where)
         return found, _ranked(Measure, hits, lambda w, order: rec.measure_records(
-            session, scope, w, order))
+            session, scope, w, order, raw_json=raw_json))
     total = session.scalar(select(func.count()).select_from(Measure).where(scope.measures, *where))
     return int(total or 0), rec.measure_records(session, scope, where,
                                                 _order(Measure, MEASURE_SORTS, sort),
-                                                limit=limit, offset=offset)
+                                                limit=limit, offset=offset, raw_json=raw_json)
 
 
 def get_risk(
-    session: Session, matrix: Matrix, scope: Scope, key: str, aggregation: str = "max"
+    session: Session, matrix: Matrix, scope: Scope, key: str, aggregation: str = "max",
+    *, raw_json: bool = False,
 ) -> dict[str, Any]:
-    rows = rec.risk_records(session, matrix, scope, aggregation=aggregation, key=key)
+    rows = rec.risk_records(session, matrix, scope, aggregation=aggregation, key=key,
+                            raw_json=raw_json)
     if not rows:
         raise NotFound(f"no risk {key!r}")
     return rows[0]
 
 
-def get_measure(session: Session, scope: Scope, key: str) -> dict[str, Any]:
-    rows = rec.measure_records(session, scope, key=key)
+def get_measure(
+    session: Session, scope: Scope, key: str, *, raw_json: bool = False
+) -> dict[str, Any]:
+    rows = rec.measure_records(session, scope, key=key, raw_json=raw_json)
     if not rows:
         raise NotFound(f"no measure {key!r}")
     return rows[0]

@@ -79,10 +79,11 @@ def _version(if_match: str | None) -> int:
     return int(value)
 
 
-def _get(session: Session, runtime: Runtime, scope: Scope, entity: str, key: str) -> Any:
+def _get(session: Session, runtime: Runtime, scope: Scope, entity: str, key: str,
+         raw_json: bool = False) -> Any:
     try:
         return edits.get(session, runtime.matrix, scope, entity, key,
-                         runtime.settings.aggregation)
+                         runtime.settings.aggregation, raw_json=raw_json)
     except queries.NotFound:
         raise ApiError(404, "not_found", f"No {ENTITY[entity]} {key!r}.") from None
 
@@ -121,7 +122,7 @@ async def list_risks(
                                   status=status or [], category=category or [])
     total, items = await read(runtime, _page, queries.list_risks, runtime.matrix, scope,
                               filters, limit, offset, q=q, sort=sort,
-                              aggregation=runtime.settings.aggregation)
+                              aggregation=runtime.settings.aggregation, raw_json=True)
     return OrjsonResponse({"total": total, "limit": limit, "offset": offset, "items": items})
 
 
@@ -134,7 +135,7 @@ async def list_measures(
     """Measures you may see, filtered, sorted, searched (`q`, ranked) and paginated."""
     filters = queries.MeasureFilters(status=status or [], state=state or [], kind=kind or [])
     total, items = await read(runtime, _page, queries.list_measures, scope, filters, limit,
-                              offset, q=q, sort=sort)
+                              offset, q=q, sort=sort, raw_json=True)
     return OrjsonResponse({"total": total, "limit": limit, "offset": offset, "items": items})
 
 
@@ -153,7 +154,8 @@ def _routes(entity: str) -> None:
 
     @router.get(f"/{entity}/{{key}}", name=f"get_{noun}", responses=ok)
     async def detail(key: str, runtime: RuntimeDep, scope: ScopeDep) -> Response:
-        return _with_etag(await read(runtime, _get, runtime, scope, entity, key))
+        # Texts as stored JSON: the answer is written by orjson only (records.risk_records)
+        return _with_etag(await read(runtime, _get, runtime, scope, entity, key, True))
 
     @router.post(f"/{entity}", status_code=201, name=f"create_{noun}",
                  responses={201: {"model": out}})
