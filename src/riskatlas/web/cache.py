@@ -6,7 +6,7 @@ Risk Atlas appends to the audit chain in the same transaction (records, shares, 
 organisations, logins), so the sequence number of the chain's head row is a **generation** that
 changes whenever an answer could. A cached answer is reused only for the same generation, the
 same account and the same URL, and for at most `TTL` seconds, so that a change made behind the
-product's back (directly in the database) is also seen soon. Browser sessions are not cached
+product's back (directly in the database) is also seen. Browser sessions are not cached
 (a logout must end them at once); neither are answers other than 200 or larger than
 `MAX_ENTRY` bytes.
 
@@ -28,7 +28,13 @@ from riskatlas.parties.accounts import sha256_hex
 from riskatlas.sharing.policy import Principal
 from riskatlas.web.deps import run_db
 
-TTL = 60.0  # seconds an answer or a token look-up is trusted without a write
+# Seconds an answer is trusted without a write: only changes made behind the product's back
+# need it. (At 60 s, every page of a busy server expired at once each minute, and recomputing
+# them together was the worst moment of the load benchmark.)
+TTL = 300.0
+# A token's owner is looked up again each minute, which also keeps its last-used time current
+# (parties.auth.LAST_USED_PRECISION).
+TOKEN_TTL = 60.0
 MAX_ENTRY = 1 << 20  # bytes: larger answers (whole exports) are not kept
 CACHED_PREFIXES = ("/api/v1/risks", "/api/v1/measures")
 _HEAD_SQL = "SELECT seq FROM audit_head WHERE id = 1"
@@ -97,7 +103,7 @@ class ReadCache:
     def token(self, token_hash: str, gen: int) -> Principal | None:
         entry = self._tokens.get(token_hash)
         now = time.monotonic()
-        if (entry is None or entry.generation != gen or now - entry.fetched > TTL
+        if (entry is None or entry.generation != gen or now - entry.fetched > TOKEN_TTL
                 or time.time() >= entry.expires):
             return None
         return entry.principal
