@@ -138,12 +138,11 @@ class Server:
     """uvicorn in its own process group, started and stopped by this script only."""
 
     def __init__(self, name: str, app: str, env: dict[str, str], workers: int, folder: Path,
-                 access_log: bool, app_dir: Path | None = None, tuned: bool = False) -> None:
+                 access_log: bool, app_dir: Path | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = folder / f"{name}.log"
-        launcher = [str(BENCH / "tuned_server.py")] if tuned else ["-m", "uvicorn"]
-        command = [sys.executable, *launcher, app, "--factory", "--host", "127.0.0.1",
+        command = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
                    "--port", str(self.port), "--workers", str(workers)]
         if not access_log:
             command.append("--no-access-log")
@@ -414,10 +413,8 @@ def main() -> None:
                         help="mean pause between a client's requests, seconds (default 0: "
                         "closed loop, every client always has a request in flight)")
     parser.add_argument("--access-log", action="store_true", help="keep uvicorn's access log")
-    parser.add_argument("--nodelay", action="store_true", help="diagnostic: serve through "
-                        "tuned_server.py with TCP_NODELAY on the listening socket (uvicorn #3149)")
-    parser.add_argument("--threads", type=int, default=0, help="diagnostic: limit the thread "
-                        "pool of each worker to N threads (anyio's default: 40)")
+    parser.add_argument("--no-reuse", action="store_true", help="serve with "
+                        "RISKATLAS_READ_CACHE_MB=0: every answer computed afresh")
     parser.add_argument("--risks", type=int, default=10_000)
     parser.add_argument("--measures", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=synth.SEED)
@@ -434,31 +431,26 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="riskatlas-api-"))
     label = f"api-w{args.workers}-c{args.clients}-d{args.duration:g}-think{args.think:g}"
-    label += ("-nodelay" if args.nodelay else "") + (f"-threads{args.threads}"
-                                                       if args.threads else "")
+    label += "-noreuse" if args.no_reuse else ""
     results: dict[str, Any] = {"machine": synth.machine(), "params": {
         k: getattr(args, k) for k in ("clients", "duration", "workers", "think", "access_log",
-                                      "nodelay", "threads", "risks", "measures", "seed")}}
+                                      "no_reuse", "risks", "measures", "seed")}}
     servers: list[Server] = []
     try:
         url, facts = prepare(args, folder)
         results["params"]["search_words"] = facts["words"]
         token, facts["keys"] = reader_token(url)
         results["params"]["visible_risks"] = len(facts["keys"])
-        tuned = bool(args.nodelay or args.threads)
-        tuning = {"BENCH_NODELAY": "1" if args.nodelay else "",
-                  "BENCH_THREADS": str(args.threads or "")}
+        reuse = {"RISKATLAS_READ_CACHE_MB": "0"} if args.no_reuse else {}
         for name in ("app", "baseline"):
             if name == "app":
-                server = Server("app", "tuned_server:create_app" if tuned
-                                else "riskatlas.web.app:create_app",
-                                {"RISKATLAS_DATABASE_URL": url, **tuning}, args.workers, folder,
-                                args.access_log, app_dir=BENCH if tuned else None, tuned=tuned)
+                server = Server("app", "riskatlas.web.app:create_app",
+                                {"RISKATLAS_DATABASE_URL": url, **reuse}, args.workers, folder,
+                                args.access_log)
             else:
                 server = Server("baseline", "baseline_app:create_app",
-                                {"BENCH_RESPONSES": str(folder / "responses.json"), **tuning},
-                                args.workers, folder, args.access_log, app_dir=BENCH,
-                                tuned=tuned)
+                                {"BENCH_RESPONSES": str(folder / "responses.json")},
+                                args.workers, folder, args.access_log, app_dir=BENCH)
             servers.append(server)
             with synth.step(f"Starting the {name} server ({args.workers} workers) on "
                             f"{server.base}"):
@@ -488,8 +480,7 @@ def main() -> None:
         else:
             shutil.rmtree(folder, ignore_errors=True)
     extras = (f", think time {args.think:g} s" if args.think else ", closed loop") + (
-        ", TCP_NODELAY fix" if args.nodelay else "") + (
-        f", {args.threads} threads per worker" if args.threads else "")
+        ", answer reuse off" if args.no_reuse else "")
     print(f"\nRisk Atlas API load ({args.clients} clients, {args.duration:.0f} s per server, "
           f"{args.workers} uvicorn workers{extras}, {results['machine']['cpus']} CPUs shared "
           f"with the load generator, {results['machine']['date']})\n")

@@ -15,10 +15,11 @@ from riskatlas.audit.service import Who
 from riskatlas.catalog import edits, queries
 from riskatlas.catalog import records as rec
 from riskatlas.catalog.files import dump_yaml, write_csv
-from riskatlas.catalog.importer import ImportError_, validate_files
+from riskatlas.catalog.importer import ImportError_, paused_gc, validate_files
 from riskatlas.catalog.service import save
 from riskatlas.cli_options import CLI, Db, Fmt, Lang, Many, Sets, err, fail, report, runtime
 from riskatlas.output import Format, emit
+from riskatlas.runtime import Runtime
 from riskatlas.sharing.policy import Scope
 
 risks_app = typer.Typer(help="Browse and change risks.", no_args_is_help=True)
@@ -274,7 +275,13 @@ def export(
     )] = None,
 ) -> None:
     """Export the whole catalog (risks, measures, actors)."""
-    rt = runtime(db)
+    # The collector stays paused until the document is freed again: resumed while it is alive,
+    # its first pass would scan its millions of objects for nothing (0.2 s of a 3 s export).
+    with paused_gc():
+        _export(runtime(db), fmt, output)
+
+
+def _export(rt: Runtime, fmt: Format, output: Path | None) -> None:
     with rt.transaction() as session:
         doc = rec.export_document(session, rt.matrix, Scope.everything(),
                                   rt.settings.aggregation, raw_json=fmt is Format.json)
