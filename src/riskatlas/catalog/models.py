@@ -35,11 +35,14 @@ class _Record:
 class Risk(_Record, Base):
     __tablename__ = "risks"
     # The sharing scope filters on marking and owner first (see sharing.policy).
-    # The sharing scope reads tlp and owner_org_id: with them in the index, counts and pages
-    # (by key, or by domain then key) never read the rows, whose JSON texts span several pages.
+    # The sharing scope reads tlp and owner_org_id, the list filters domain, level, status and
+    # category: with them all in the index, counts and pages (by key, or by domain then key)
+    # never read the rows, whose JSON texts span several pages (migrations 0004, 0005).
     __table_args__ = (Index("ix_risks_tlp_owner", "tlp", "owner_org_id"),
-                      Index("ix_risks_key_scope", "key", "tlp", "owner_org_id"),
-                      Index("ix_risks_domain_scope", "domain", "key", "tlp", "owner_org_id"))
+                      Index("ix_risks_key_scope", "key", "tlp", "owner_org_id", "domain",
+                            "level", "status", "category"),
+                      Index("ix_risks_domain_scope", "domain", "key", "tlp", "owner_org_id",
+                            "level", "status", "category"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     category: Mapped[str] = mapped_column(String(16), index=True)
@@ -140,7 +143,8 @@ class Assessment(Base):
 class Measure(_Record, Base):
     __tablename__ = "measures"
     __table_args__ = (Index("ix_measures_tlp_owner", "tlp", "owner_org_id"),
-                      Index("ix_measures_key_scope", "key", "tlp", "owner_org_id"))
+                      Index("ix_measures_key_scope", "key", "tlp", "owner_org_id", "status",
+                            "kind"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))

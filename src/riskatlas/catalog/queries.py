@@ -70,8 +70,12 @@ class RiskFilters:
                         raise ValueError(f"level: {exc}") from None
             out.append(Risk.level.in_(levels))
         if self.state:
-            out.append(Risk.id.in_(select(RiskState.risk_id).where(
-                RiskState.state_code.in_([s.upper() for s in self.state]))))
+            # EXISTS rather than `id IN (…)`: SQLite then drives from the covering indexes of
+            # risks (domain, key, scope and filter columns) instead of reading each risk of the
+            # state by rowid, JSON overflow pages included (filtered count 19 -> 1 ms).
+            out.append(select(RiskState.risk_id).where(
+                RiskState.risk_id == Risk.id,
+                RiskState.state_code.in_([s.upper() for s in self.state])).exists())
         return out
 
 
@@ -87,9 +91,10 @@ class MeasureFilters:
             out.append(Measure.status.in_([s.lower().replace(" ", "_") for s in self.status]))
         if self.kind:
             out.append(Measure.kind.in_([k.lower() for k in self.kind]))
-        if self.state:
-            out.append(Measure.id.in_(select(MeasureState.measure_id).where(
-                MeasureState.state_code.in_([s.upper() for s in self.state]))))
+        if self.state:  # EXISTS: see RiskFilters
+            out.append(select(MeasureState.measure_id).where(
+                MeasureState.measure_id == Measure.id,
+                MeasureState.state_code.in_([s.upper() for s in self.state])).exists())
         return out
 
 
