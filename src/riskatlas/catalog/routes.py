@@ -122,7 +122,8 @@ async def list_risks(
                                   status=status or [], category=category or [])
     total, items = await read(runtime, _page, queries.list_risks, runtime.matrix, scope,
                               filters, limit, offset, q=q, sort=sort,
-                              aggregation=runtime.settings.aggregation, raw_json=True)
+                              aggregation=runtime.settings.aggregation, raw_json=True,
+                              threaded=bool(q))
     return OrjsonResponse({"total": total, "limit": limit, "offset": offset, "items": items})
 
 
@@ -135,7 +136,7 @@ async def list_measures(
     """Measures you may see, filtered, sorted, searched (`q`, ranked) and paginated."""
     filters = queries.MeasureFilters(status=status or [], state=state or [], kind=kind or [])
     total, items = await read(runtime, _page, queries.list_measures, scope, filters, limit,
-                              offset, q=q, sort=sort, raw_json=True)
+                              offset, q=q, sort=sort, raw_json=True, threaded=bool(q))
     return OrjsonResponse({"total": total, "limit": limit, "offset": offset, "items": items})
 
 

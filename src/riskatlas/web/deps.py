@@ -24,7 +24,7 @@ async def run_db(runtime: Runtime, fn: Callable[..., T], *args: Any, **kwargs: A
 
     SQLite is a library call that never waits on a network, and a hand-off to the thread pool
     costs more (~0.9 ms, measured) than reading a record (~2 ms) is worth sharing out. The
-    reads routed here are short (a page, a record, a search); exports and writes stay in the
+    reads routed here are short (a page, a record); searches, exports and writes stay in the
     thread pool. The event loop never waits for a pooled connection: SQLite's pool has no upper
     bound (db.make_engine). A PostgreSQL call waits on the network, so there the loop stays free
     for other requests meanwhile.
@@ -34,10 +34,17 @@ async def run_db(runtime: Runtime, fn: Callable[..., T], *args: Any, **kwargs: A
     return await run_in_threadpool(fn, *args, **kwargs)
 
 
-async def read(runtime: Runtime, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+async def read(runtime: Runtime, fn: Callable[..., T], *args: Any, threaded: bool = False,
+               **kwargs: Any) -> T:
     """run_db with a short session of its own, passed first: `fn(session, *args)`. Read
     routes use this rather than SessionDep, so the connection goes back to the pool as soon
-    as the records are read (and FastAPI has no generator dependency to unwind)."""
+    as the records are read (and FastAPI has no generator dependency to unwind).
+
+    `threaded`: always in the thread pool, for reads that may take tens of milliseconds (a
+    search for a common word): there SQLite works without holding the GIL, and the event loop
+    keeps answering other requests meanwhile."""
+    if threaded:
+        return await run_in_threadpool(_in_session, runtime, fn, *args, **kwargs)
     return await run_db(runtime, _in_session, runtime, fn, *args, **kwargs)
 
 
