@@ -384,10 +384,7 @@ def table(results: dict[str, Any]) -> str:
         t = results[name]["total"]
         rows.append(("all" if name == "app" else "", name, str(t["requests"]), str(t["errors"]),
                      f"{t['throughput']:.1f}", "", "", "", "", ""))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-             for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = synth.text_table(rows)
     ratios = []
     for kind in KINDS:
         a, b = results["app"]["endpoints"][kind], results["baseline"]["endpoints"][kind]

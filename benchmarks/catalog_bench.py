@@ -492,9 +492,7 @@ def table(results: dict[str, Any]) -> str:
     for name, figure in results["list"].items():
         add(f"list_risks, {name} scope (median)", figure["seconds"], figure["baseline"],
             TARGETS["list"], "ms")
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = synth.text_table(rows)
     p = imp["phases"]
     lines.append("")
     lines.append(f"import phases: validate {p['validate']:.1f} s, save {p['save']:.1f} s, "

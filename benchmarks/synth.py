@@ -323,6 +323,15 @@ def search_words(doc: dict[str, Any]) -> dict[str, tuple[str, float]]:
 # --- shared benchmark helpers ----------------------------------------------------------------
 
 
+def text_table(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows as aligned text lines, the first a header underlined with dashes."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
 def log(message: str) -> None:
     """Progress line on stderr, with the wall-clock time."""
     sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {message}\n")

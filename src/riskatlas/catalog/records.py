@@ -162,10 +162,8 @@ def empty_sharing() -> Record:
     return {"groups": [], "orgs": [], "users": []}
 
 
-def _in_order(rows: Sequence[Any], ids: Any) -> Sequence[Any]:
+def _in_order(rows: Sequence[Any], ids: list[int]) -> Sequence[Any]:
     """Rows of a prebuilt read (unordered) in the order of the selected ids."""
-    if not isinstance(ids, list):
-        return rows
     position = {rid: n for n, rid in enumerate(ids)}
     return sorted(rows, key=lambda row: position[row[0]])
 

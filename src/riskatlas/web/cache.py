@@ -175,7 +175,9 @@ class CachedReads:
             await self.app(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
-        key = (principal.user_id, scope["path"], scope["query_string"])
+        # The whole principal, not only the user: the answer follows from the scope, which
+        # depends on the organisation and its standing too.
+        key = (principal, scope["path"], scope["query_string"])
         found = cache.answer(key, gen)
         if found is not None:
             await send({"type": "http.response.start", "status": found.status,
