@@ -136,6 +136,11 @@ class Assessment(Base):
     likelihood: Mapped[int]
     impact: Mapped[int]
     rationale: Mapped[dict[str, Any]]
+    # Each assessment is its state's own record: its own version (the ETag) and history
+    # (Version rows with entity "assessment" and key "RISK-KEY/ISO3").
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    updated_at: Mapped[datetime | None]
+    updated_by: Mapped[str | None] = mapped_column(String(128))
 
     __table_args__ = (UniqueConstraint("risk_id", "state_code", name="uq_assessments_risk_state"),)
 
@@ -156,6 +161,8 @@ class Measure(_Record, Base):
     start: Mapped[str | None] = mapped_column(String(10))
     end: Mapped[str | None] = mapped_column(String(10))
     progress: Mapped[int | None]
+    # What the measure builds on, when no source says it (multilingual text).
+    rationale: Mapped[dict[str, Any] | None]
 
     states: Mapped[list[MeasureState]] = relationship(
         cascade="all, delete-orphan", order_by="MeasureState.position"
@@ -179,8 +186,14 @@ class MeasureState(Base):
     position: Mapped[int] = mapped_column(default=0)
 
 
+LINK_STATUSES = ("pending", "accepted", "rejected")
+
+
 class RiskMeasure(Base):
-    """A measure treats a risk; the expected effect of the link is the measure's effect."""
+    """A measure treats a risk; the expected effect of the link is the measure's effect.
+
+    The link belongs to the risk's owner: one made by anybody else is `pending` until an editor
+    of the risk's owner accepts it, and only `accepted` links count in the residual rating."""
 
     __tablename__ = "risk_measures"
 
@@ -191,6 +204,8 @@ class RiskMeasure(Base):
         ForeignKey("measures.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     position: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(16), default="accepted",
+                                        server_default="accepted")
 
     risk: Mapped[Risk] = relationship(back_populates="links")
     measure: Mapped[Measure] = relationship(back_populates="links")
@@ -202,8 +217,8 @@ class Version(Base):
     __tablename__ = "versions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    entity: Mapped[str] = mapped_column(String(16))  # risk | measure
-    key: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str] = mapped_column(String(16))  # risk | measure | assessment
+    key: Mapped[str] = mapped_column(String(48))  # record key, or RISK-KEY/ISO3
     version: Mapped[int]
     data: Mapped[dict[str, Any]]
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)

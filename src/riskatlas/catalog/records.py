@@ -305,7 +305,8 @@ def _measure_rows(order: Sequence[Any], raw: bool = False) -> Callable[[Any], An
                        _json(Measure.summary, raw), Measure.kind,
                        Measure.treatment, Measure.status, Measure.effect_likelihood,
                        Measure.effect_impact, Measure.start, Measure.end, Measure.progress,
-                       Measure.tlp, Measure.version, owner.key, lead.key)
+                       _json(Measure.rationale, raw), Measure.tlp, Measure.version, owner.key,
+                       lead.key)
                 .join(owner, owner.id == Measure.owner_org_id)
                 .join(lead, lead.id == Measure.lead_org_id)
                 .where(Measure.id.in_(ids)).order_by(*order))
@@ -350,7 +351,7 @@ def measure_records(
     shares = _shares(read, "measure")
     out = []
     for (mid, key, title, summary, kind, treatment, status, effect_likelihood, effect_impact,
-         start, end, progress, tlp, version, owner_key, lead_key) in rows:
+         start, end, progress, rationale, tlp, version, owner_key, lead_key) in rows:
         out.append({
             "key": key,
             "title": text(title),
@@ -366,6 +367,7 @@ def measure_records(
             "end": end,
             "progress": progress,
             "sources": sources.get(mid, []),
+            "rationale": text(rationale),
             "tlp": tlp,
             "owner": owner_key,
             "sharing": shares.get(mid) or empty_sharing(),

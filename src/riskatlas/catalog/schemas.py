@@ -259,6 +259,8 @@ class MeasureIn(_In):
     end: PartialDate | None = None
     progress: int | None = Field(None, ge=0, le=100)
     sources: list[SourceIn] = Field(default_factory=list)
+    # What the measure builds on when no source says it (e.g. "extends M-x to ...").
+    rationale: Text | None = None
     tlp: Annotated[Tlp, BeforeValidator(_lower)] = "clear"
     owner: Code | None = None
     sharing: SharingIn = Field(default_factory=SharingIn)
@@ -350,6 +352,7 @@ class MeasureOut(_Out):
     end: str | None
     progress: int | None
     sources: list[SourceOut]
+    rationale: dict[str, str] | None
     tlp: str
     owner: str
     sharing: SharingOut

@@ -92,7 +92,8 @@ def measure_record(measure: MeasureIn, owner: str) -> dict[str, Any]:
         "states": measure.states, "status": measure.status,
         "effect": measure.effect.model_dump(), "risks": measure.risks,
         "start": measure.start, "end": measure.end, "progress": measure.progress,
-        "sources": [s.model_dump() for s in measure.sources], "tlp": measure.tlp,
+        "sources": [s.model_dump() for s in measure.sources], "rationale": measure.rationale,
+        "tlp": measure.tlp,
         "owner": owner, "sharing": measure.sharing.model_dump(),
     }
 
@@ -309,7 +310,8 @@ def _write_measures(
         "key": m.key, "title": m.title, "summary": m.summary, "kind": m.kind,
         "treatment": m.treatment, "lead_org_id": orgs[m.lead], "status": m.status,
         "effect_likelihood": m.effect.likelihood, "effect_impact": m.effect.impact,
-        "start": m.start, "end": m.end, "progress": m.progress, "tlp": m.tlp,
+        "start": m.start, "end": m.end, "progress": m.progress, "rationale": m.rationale,
+        "tlp": m.tlp,
         "owner_org_id": orgs[m.owner or DEFAULT_OWNER],
     } for _, m, _ in changes]
     ids = _upsert(session, Measure, changes, columns, [

@@ -33,8 +33,11 @@ class Organisation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[dict[str, Any]]
-    # None for a regional body such as the secretariat.
+    # None for a body without a state (the secretariat, a partner grouping's secretariat).
     state_code: Mapped[str | None] = mapped_column(ForeignKey("states.code"))
+    # The standing of a body without a state: regional | partner | observer. An organisation
+    # of a state stands where its state does (State.role); this is then None.
+    standing: Mapped[str | None] = mapped_column(String(16))
 
 
 class User(Base):
