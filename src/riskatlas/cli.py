@@ -10,12 +10,14 @@ from typing import Annotated
 
 import typer
 
+from riskatlas.catalog import assessment_cli
 from riskatlas.catalog import cli as catalog_cli
 from riskatlas.catalog.importer import ImportError_
 from riskatlas.catalog.library import load_default_catalog
 from riskatlas.cli_options import Db, Fmt, err, fail, report, runtime
 from riskatlas.output import Format, emit
-from riskatlas.parties.cli import orgs_app, tokens_app, users_app
+from riskatlas.parties.cli import orgs_app, states_app, tokens_app, users_app
+from riskatlas.sharing.cli import groups_app
 
 app = typer.Typer(help="Risk Atlas: a shared catalog of regional security risks and measures.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -24,11 +26,15 @@ audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=Tr
 app.add_typer(catalog_cli.risks_app, name="risks")
 app.add_typer(catalog_cli.measures_app, name="measures")
 app.add_typer(catalog_cli.matrix_app, name="matrix")
+app.add_typer(assessment_cli.assessments_app, name="assessments")
+app.add_typer(assessment_cli.links_app, name="links")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.add_typer(states_app, name="states")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(groups_app, name="groups")
 app.command("import")(catalog_cli.import_)
 app.command("validate")(catalog_cli.validate)
 app.command("export")(catalog_cli.export)

@@ -26,7 +26,29 @@ Lang = Annotated[str, typer.Option("--lang", help="Language of texts in tables (
 Many = Annotated[list[str] | None, typer.Option(help="Repeat to select several values.")]
 Sets = Annotated[list[str] | None, typer.Option("--set", help="FIELD=VALUE (repeatable); "
                                                 "dotted paths for texts, e.g. title.ru=...")]
+As = Annotated[str | None, typer.Option(
+    "--as", metavar="USERNAME", help="Act as this user: the rights of their role and "
+    "organisation apply (default: the local operator, who may change anything).")]
+Force = Annotated[bool, typer.Option(
+    "--force", help="Write records whose stored version is newer than the file's (the "
+    "audit entry says so).")]
 CLI = Who("cli")  # the author of writes made at the command line
+
+
+def acting(session: Any, username: str | None) -> tuple[Any, Who]:
+    """The principal and audit author for `--as USERNAME` (None: the local operator)."""
+    if username is None:
+        return None, CLI
+    from sqlalchemy import select
+
+    from riskatlas.parties.accounts import principal_for
+    from riskatlas.parties.models import User
+
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        fail(f"--as: no active user {username!r}", 2)
+    principal = principal_for(session, user)
+    return principal, Who(principal.username, principal.org_key, "cli")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

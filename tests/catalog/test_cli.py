@@ -58,7 +58,7 @@ def test_add_from_sets_and_show(db_url: str) -> None:
     assert (shown["level"], shown["states"], shown["status"]) == ("Moderate", ["UZB", "TKM"],
                                                                   "draft")
     again = cli("risks", "add", "--db", db_url, "--set", "key=CA-NEW-001")
-    assert again.exit_code == 1 and "already exists" in again.stderr
+    assert again.exit_code == 2 and "already exists" in again.stderr
 
 
 def test_add_from_file_reports_every_missing_field(db_url: str, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from riskatlas.audit.service import Who
-from riskatlas.catalog import edits
+from riskatlas.catalog import assessments
 from riskatlas.catalog.models import Risk
 from riskatlas.catalog.records import risk_records
 from riskatlas.runtime import Runtime
@@ -40,15 +40,13 @@ ASSESSMENTS = [
 def test_regional_rating_follows_the_rule(runtime: Runtime, rule: str, expected: tuple) -> None:  # type: ignore[type-arg]
     load(runtime.settings.database_url, SMALL)
     with runtime.transaction() as session:
-        edits.edit(
-            session,
-            runtime.matrix,
-            Scope.everything(),
-            "risks",
-            "CA-TST-001",
-            {"assessments": ASSESSMENTS},
-            Who("test"),
-        )
+        stored = {a["state"]: a["version"] for a in risk_records(
+            session, runtime.matrix, Scope.everything(), [Risk.key == "CA-TST-001"])[0][
+                "assessments"]}
+        for assessment in ASSESSMENTS:
+            assessments.put(session, runtime.matrix, Scope.everything(), None, "CA-TST-001",
+                            assessment["state"], assessment, Who("test"),
+                            stored.get(assessment["state"]))
     with runtime.transaction() as session:
         risk, other = risk_records(
             session,

@@ -79,6 +79,7 @@ def test_updating_a_risk_keeps_the_links_its_measures_made(db_url: str, tmp_path
     doc = yaml.safe_load(SMALL.read_text(encoding="utf-8"))
     risk = doc["risks"][0]
     risk["impact"] = "Low"
+    risk["version"] = 1  # as exported
     path = tmp_path / "one.yaml"
     path.write_text(yaml.safe_dump({"risks": [risk]}, allow_unicode=True), encoding="utf-8")
     load(db_url, path)

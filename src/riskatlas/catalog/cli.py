@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,10 +18,23 @@ from riskatlas.catalog import records as rec
 from riskatlas.catalog.files import dump_yaml, write_csv
 from riskatlas.catalog.importer import ImportError_, paused_gc, validate_files
 from riskatlas.catalog.service import save
-from riskatlas.cli_options import CLI, Db, Fmt, Lang, Many, Sets, err, fail, report, runtime
-from riskatlas.output import Format, emit
+from riskatlas.cli_options import (
+    As,
+    Db,
+    Fmt,
+    Force,
+    Lang,
+    Many,
+    Sets,
+    acting,
+    err,
+    fail,
+    report,
+    runtime,
+)
+from riskatlas.output import ExportFormat, Format, emit, label, phrase
 from riskatlas.runtime import Runtime
-from riskatlas.sharing.policy import Scope
+from riskatlas.sharing.policy import Scope, scope_for
 
 risks_app = typer.Typer(help="Browse and change risks.", no_args_is_help=True)
 measures_app = typer.Typer(help="Browse and change measures.", no_args_is_help=True)
@@ -29,10 +43,15 @@ matrix_app = typer.Typer(help="The risk matrix.", no_args_is_help=True)
 RISK_COLUMNS = ("key", "domain", "category", "title", "likelihood", "impact", "level",
                 "residual_level", "status")
 MEASURE_COLUMNS = ("key", "kind", "title", "lead", "status", "risks")
+RiskSort = Annotated[str | None, typer.Option(
+    "--sort", help=f"Order by {', '.join(queries.RISK_SORTS)}; prefix - to reverse "
+    "(--sort=-level).")]
+MeasureSort = Annotated[str | None, typer.Option(
+    "--sort", help=f"Order by {', '.join(queries.MEASURE_SORTS)}; prefix - to reverse.")]
 
 
 @matrix_app.command("show")
-def matrix_show(db: Db = None, fmt: Fmt = Format.table) -> None:
+def matrix_show(db: Db = None, fmt: Fmt = Format.table, lang: Lang = "en") -> None:
     """Show the active risk matrix (likelihood rows, impact columns, low to high)."""
     rt = runtime(db)
     data = rt.matrix.as_json()
@@ -41,9 +60,12 @@ def matrix_show(db: Db = None, fmt: Fmt = Format.table) -> None:
             dict({"likelihood": lik}, **dict(zip(data["impact"], row, strict=True)))
             for lik, row in zip(data["likelihood"], data["grid"], strict=True)], fmt)
         return
-    rows = [dict({"likelihood \\ impact": lik}, **dict(zip(data["impact"], row, strict=True)))
+    corner = phrase("matrix_corner", lang)
+    impact = [label("impact", value, lang) for value in data["impact"]]
+    rows = [dict({corner: label("likelihood", lik, lang)},
+                 **dict(zip(impact, (label("level", c, lang) for c in row), strict=True)))
             for lik, row in reversed(list(zip(data["likelihood"], data["grid"], strict=True)))]
-    emit(rows, fmt, ["likelihood \\ impact", *data["impact"]], title=data["name"])
+    emit(rows, fmt, [corner, *impact], title=data["name"])
 
 
 def _filters_or_fail(**kwargs: Any) -> queries.RiskFilters:
@@ -53,34 +75,44 @@ def _filters_or_fail(**kwargs: Any) -> queries.RiskFilters:
 @risks_app.command("list")
 def risks_list(
     db: Db = None, fmt: Fmt = Format.table, lang: Lang = "en",
-    domain: Many = None, state: Many = None, level: Many = None, status: Many = None,
-    category: Many = None,
+    domain: Many = None, state: Many = None, level: Many = None, residual_level: Many = None,
+    status: Many = None, category: Many = None, sort: RiskSort = None,
 ) -> None:
-    """List risks, filtered by domain, state, level, status or category."""
+    """List risks, filtered by domain, state, level, residual level, status or category."""
     rt = runtime(db)
-    filters = _filters_or_fail(domain=domain, state=state, level=level, status=status,
-                               category=category)
+    filters = _filters_or_fail(domain=domain, state=state, level=level,
+                               residual_level=residual_level, status=status, category=category)
     with rt.transaction() as session:
         try:
             total, rows = queries.list_risks(session, rt.matrix, Scope.everything(), filters,
-                                             aggregation=rt.settings.aggregation)
-        except ValueError as exc:
+                                             aggregation=rt.settings.aggregation, sort=sort)
+        except (queries.FilterError, ValueError) as exc:  # an unknown value or sort field
             fail(str(exc), 2)
-            return
-    emit(rows, fmt, RISK_COLUMNS, lang, title=f"{total} risks")
+    emit(rows, fmt, RISK_COLUMNS, lang, title=phrase("risks_total", lang, count=total))
 
 
 @risks_app.command("show")
 def risks_show(key: str, db: Db = None, fmt: Fmt = Format.table, lang: Lang = "en") -> None:
-    """Show one risk with its measures, sources and national assessments."""
+    """Show one risk with its measures (and their status), sources, national assessments and
+    the regional level they give."""
     rt = runtime(db)
+    scope = Scope.everything()
     with rt.transaction() as session:
         try:
-            record = queries.get_risk(session, rt.matrix, Scope.everything(), key,
-                                      rt.settings.aggregation)
+            record = queries.get_risk(session, rt.matrix, scope, key, rt.settings.aggregation)
         except queries.NotFound as exc:
             fail(str(exc))
-            return
+        links = record.get("links") or []
+        keys = [*record["measures"], *(link["measure"] for link in links)]
+        if fmt is Format.table and keys:
+            # Only the table shows each measure's status; the other formats stay the record.
+            _, linked = queries.list_measures(session, scope, queries.MeasureFilters(keys=keys))
+            status = {m["key"]: m["status"] for m in linked}
+            record = dict(record, measures=[{"key": k, "status": status.get(k, "?")}
+                                            for k in record["measures"]])
+            if links:
+                record["links"] = [dict(link, measure_status=status.get(link["measure"], "?"))
+                                   for link in links]
     emit(record, fmt, lang=lang, title=record["key"])
 
 
@@ -125,23 +157,27 @@ def _single(path: Path) -> dict[str, Any]:
     return doc
 
 
-def _add(entity: str, db: str | None, from_file: Path | None, sets: list[str] | None) -> None:
+def _add(entity: str, db: str | None, from_file: Path | None, sets: list[str] | None,
+         as_user: str | None) -> None:
     try:
         data = _record_input(from_file, edits.parse_assignments(sets or []))
     except ValueError as exc:
         fail(str(exc), 2)
-    _write_one(entity, data, db, create=True)
+    _write_one(entity, data, db, create=True, as_user=as_user)
 
 
-def _write_one(entity: str, data: dict[str, Any], db: str | None, create: bool) -> None:
+def _write_one(entity: str, data: dict[str, Any], db: str | None, create: bool,
+               as_user: str | None = None) -> None:
     rt = runtime(db)
     try:
         with rt.transaction() as session:
             if create and (entity == "risks" and queries.risk_exists(session, data.get("key"))
                            or entity == "measures"
                            and queries.measure_exists(session, data.get("key"))):
-                fail(f"{data.get('key')} already exists; use edit")
-            edits.write(session, rt.matrix, entity, data, CLI, create=create)
+                fail(f"{data.get('key')} already exists; use edit", 2)
+            principal, author = acting(session, as_user)
+            edits.write(session, rt.matrix, entity, data, author, create=create,
+                        principal=principal)
     except ImportError_ as exc:
         report(exc.problems)
     err.print(f"Saved {data.get('key')}.")
@@ -152,27 +188,30 @@ def risks_add(
     db: Db = None,
     from_file: Annotated[Path | None, typer.Option("--from", help="YAML/JSON file holding "
                                                    "one risk record.")] = None,
-    sets: Sets = None,
+    sets: Sets = None, as_user: As = None,
 ) -> None:
     """Add a risk from a file and/or --set FIELD=VALUE pairs (same fields as the export)."""
-    _add("risks", db, from_file, sets)
+    _add("risks", db, from_file, sets, as_user)
 
 
 @risks_app.command("edit")
-def risks_edit(key: str, db: Db = None, sets: Sets = None) -> None:
+def risks_edit(key: str, db: Db = None, sets: Sets = None, as_user: As = None) -> None:
     """Change fields of a risk: --set likelihood=High --set title.ru='...'."""
-    _edit("risks", key, db, sets)
+    _edit("risks", key, db, sets, as_user)
 
 
-def _edit(entity: str, key: str, db: str | None, sets: list[str] | None) -> None:
+def _edit(entity: str, key: str, db: str | None, sets: list[str] | None,
+          as_user: str | None) -> None:
     if not sets:
         fail("nothing to change: give at least one --set FIELD=VALUE", 2)
     rt = runtime(db)
     try:
         changes = edits.parse_assignments(sets or [])
         with rt.transaction() as session:
-            record = edits.edit(session, rt.matrix, Scope.everything(), entity, key, changes,
-                                CLI)
+            principal, author = acting(session, as_user)
+            scope = Scope.everything() if principal is None else scope_for(principal)
+            record = edits.edit(session, rt.matrix, scope, entity, key, changes, author,
+                                principal=principal)
     except ImportError_ as exc:
         report(exc.problems)
         return
@@ -185,26 +224,29 @@ def _edit(entity: str, key: str, db: str | None, sets: list[str] | None) -> None
 @measures_app.command("list")
 def measures_list(
     db: Db = None, fmt: Fmt = Format.table, lang: Lang = "en",
-    status: Many = None, state: Many = None, kind: Many = None,
+    status: Many = None, state: Many = None, kind: Many = None, sort: MeasureSort = None,
 ) -> None:
     """List measures, filtered by status, participating state or kind."""
     rt = runtime(db)
-    filters = queries.MeasureFilters(status=status or [], state=state or [], kind=kind or [])
+    filters = queries.MeasureFilters(status=status or [], state=state or [], kind=kind or [],
+                                     strict=True)
     with rt.transaction() as session:
-        total, rows = queries.list_measures(session, Scope.everything(), filters)
-    emit(rows, fmt, MEASURE_COLUMNS, lang, title=f"{total} measures")
+        try:
+            total, rows = queries.list_measures(session, Scope.everything(), filters, sort=sort)
+        except (queries.FilterError, ValueError) as exc:  # an unknown value or sort field
+            fail(str(exc), 2)
+    emit(rows, fmt, MEASURE_COLUMNS, lang, title=phrase("measures_total", lang, count=total))
 
 
 @measures_app.command("show")
 def measures_show(key: str, db: Db = None, fmt: Fmt = Format.table, lang: Lang = "en") -> None:
-    """Show one measure."""
+    """Show one measure, with its expected effect on likelihood and on impact."""
     rt = runtime(db)
     with rt.transaction() as session:
         try:
             record = queries.get_measure(session, Scope.everything(), key)
         except queries.NotFound as exc:
             fail(str(exc))
-            return
     emit(record, fmt, lang=lang, title=record["key"])
 
 
@@ -213,16 +255,16 @@ def measures_add(
     db: Db = None,
     from_file: Annotated[Path | None, typer.Option("--from", help="YAML/JSON file holding "
                                                    "one measure record.")] = None,
-    sets: Sets = None,
+    sets: Sets = None, as_user: As = None,
 ) -> None:
     """Add a measure from a file and/or --set FIELD=VALUE pairs."""
-    _add("measures", db, from_file, sets)
+    _add("measures", db, from_file, sets, as_user)
 
 
 @measures_app.command("edit")
-def measures_edit(key: str, db: Db = None, sets: Sets = None) -> None:
+def measures_edit(key: str, db: Db = None, sets: Sets = None, as_user: As = None) -> None:
     """Change fields of a measure: --set status=implemented."""
-    _edit("measures", key, db, sets)
+    _edit("measures", key, db, sets, as_user)
 
 
 @measures_app.command("history")
@@ -232,18 +274,25 @@ def measures_history(key: str, db: Db = None, fmt: Fmt = Format.table) -> None:
 
 
 def import_(
-    files: Annotated[list[Path], typer.Argument(help="YAML, JSON or CSV files (one batch).")],
-    db: Db = None,
+    files: Annotated[list[Path], typer.Argument(
+        help="Files (YAML, JSON, CSV, XLSX) or folders written by `export --output DIR`; "
+        "one batch.")],
+    db: Db = None, as_user: As = None, force: Force = False,
 ) -> None:
-    """Import catalog files: validate every record first, then write all or nothing."""
+    """Import catalog files: validate every record first, then write all or nothing.
+
+    An existing record must carry the version it was exported at (a newer stored version is
+    a conflict); fields a file does not carry keep their stored values."""
     rt = runtime(db)
     try:
         with rt.transaction() as session:
+            principal, author = acting(session, as_user)
             with err.status("Validating…"):
-                batch = validate_files(session, rt.matrix, files)
+                batch = validate_files(session, rt.matrix, files, principal, force=force)
             with err.status(f"Writing {len(batch.risks)} risks, {len(batch.measures)} "
                             "measures…"):
-                counts = save(session, rt.matrix, batch, Who("import"))
+                counts = save(session, rt.matrix, batch,
+                              Who("import") if principal is None else author)
     except ImportError_ as exc:
         report(exc.problems)
         return
@@ -251,14 +300,16 @@ def import_(
 
 
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="YAML, JSON or CSV files.")],
-    db: Db = None,
+    files: Annotated[list[Path], typer.Argument(help="Files or folders, as for import.")],
+    db: Db = None, as_user: As = None, force: Force = False,
 ) -> None:
-    """Check catalog files without writing anything (exit 2 and list problems if invalid)."""
+    """Check catalog files exactly as import would, writing nothing (exit 2 and list every
+    problem if import would refuse them)."""
     rt = runtime(db)
     try:
         with rt.transaction() as session:
-            batch = validate_files(session, rt.matrix, files)
+            principal, _ = acting(session, as_user)
+            batch = validate_files(session, rt.matrix, files, principal, force=force)
             session.rollback()
     except ImportError_ as exc:
         report(exc.problems)
@@ -269,42 +320,63 @@ def validate(
 
 def export(
     db: Db = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="json, yaml or csv.")] = Format.json,
+    fmt: Annotated[ExportFormat, typer.Option(
+        "--format", "-f", help="json, yaml, csv or xlsx (xlsx needs --output FILE.xlsx).",
+    )] = ExportFormat.json,
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write here instead of stdout (csv: a folder of three files).",
+        "--output", "-o", help="Write here instead of stdout (csv: a folder of three files; "
+        "xlsx: a workbook of three sheets).",
     )] = None,
 ) -> None:
     """Export the whole catalog (risks, measures, actors)."""
+    if fmt is ExportFormat.xlsx and (output is None or output.suffix.lower() != ".xlsx"):
+        fail("xlsx export writes a workbook: give --output FILE.xlsx", 2)
     # The collector stays paused until the document is freed again: resumed while it is alive,
     # its first pass would scan its millions of objects for nothing (0.2 s of a 3 s export).
     with paused_gc():
         _export(runtime(db), fmt, output)
 
 
-def _export(rt: Runtime, fmt: Format, output: Path | None) -> None:
+def _export(rt: Runtime, fmt: ExportFormat, output: Path | None) -> None:
     with rt.transaction() as session:
         doc = rec.export_document(session, rt.matrix, Scope.everything(),
-                                  rt.settings.aggregation, raw_json=fmt is Format.json)
-    if fmt is Format.csv:
+                                  rt.settings.aggregation, raw_json=fmt is ExportFormat.json)
+    if fmt is ExportFormat.csv:
+        # With a BOM (utf-8-sig): without one, Excel reads UTF-8 as the locale's code page and
+        # Cyrillic turns to mojibake. Reading accepts files with and without.
         if output is None:
-            write_csv(doc["risks"], sys.stdout)
+            text = io.StringIO()
+            write_csv(doc["risks"], text)
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text.getvalue().encode("utf-8-sig"))
+            sys.stdout.buffer.flush()
             return
         output.mkdir(parents=True, exist_ok=True)
         for name in ("actors", "risks", "measures"):
-            with (output / f"{name}.csv").open("w", encoding="utf-8", newline="") as fh:
+            with (output / f"{name}.csv").open("w", encoding="utf-8-sig", newline="") as fh:
                 write_csv(doc[name], fh)
         err.print(f"Wrote {output}/actors.csv, risks.csv, measures.csv.")
         return
-    if fmt is Format.json:
+    if fmt is ExportFormat.xlsx and output is not None:
+        from riskatlas.catalog.spreadsheets import SheetError, write_xlsx
+
+        output.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            write_xlsx(doc, output)
+        except SheetError as exc:
+            fail(f"cannot write {output}:\n{exc}")
+        err.print(f"Wrote {output} (sheets actors, risks, measures).")
+        return
+    if fmt is ExportFormat.json:
         # Bytes straight from orjson: decoding 100 MB to text only to encode it again costs
         # more than building the JSON. Indented for a person at a terminal; compact for files
         # and pipes, where exports of tens of megabytes go.
         option = orjson.OPT_INDENT_2 if output is None and sys.stdout.isatty() else 0
         data = orjson.dumps(doc, option=option) + b"\n"
-    elif fmt is Format.yaml:
+    elif fmt is ExportFormat.yaml:
         data = dump_yaml(doc).encode("utf-8")
     else:
-        fail("export writes json, yaml or csv", 2)
+        fail("xlsx export writes a workbook: give --output FILE.xlsx", 2)
     if output is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)

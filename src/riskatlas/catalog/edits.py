@@ -16,11 +16,15 @@ from riskatlas.catalog.importer import validate_items
 from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import Measure, Risk
 from riskatlas.catalog.service import Counts, save
-from riskatlas.sharing.policy import Scope
+from riskatlas.sharing.policy import Principal, Scope
 
 MODELS: dict[str, Any] = {"risks": Risk, "measures": Measure}
-DERIVED_FIELDS = frozenset({"version", "level", "residual_level", "regional"})
-READ_ONLY = DERIVED_FIELDS | {"key"}
+DERIVED_FIELDS = frozenset({"version", "level", "residual_level", "regional", "links"})
+READ_ONLY = DERIVED_FIELDS | {"key", "assessments"}
+ASSESSMENTS_APART = ("assessments: each state sets its own national assessment apart "
+                     "(riskatlas assessments set KEY ISO3, or PUT "
+                     "/api/v1/risks/{key}/assessments/{ISO3}); editing a risk never touches "
+                     "them")
 
 
 class Conflict(Exception):
@@ -44,6 +48,8 @@ def apply(
     """A copy of the record with dotted-path changes applied (title.ru=...)."""
     out = copy.deepcopy(record)
     for path, value in changes.items():
+        if path.split(".")[0] == "assessments" and "assessments" in locked:
+            raise ValueError(ASSESSMENTS_APART)
         if path.split(".")[0] in locked:
             raise ValueError(f"{path}: cannot be changed")
         target = out
@@ -72,27 +78,32 @@ def _guard(session: Session, entity: str, key: str, version: int | None) -> None
 def write(
     session: Session, matrix: Matrix, entity: str, data: dict[str, Any],
     who: Who, expected_version: int | None = None, create: bool = False,
+    principal: Principal | None = None,
 ) -> Counts:
-    """Validate and save one record (raises ImportError_ with every problem)."""
+    """Validate and save one record (raises ImportError_ with every problem). `principal`
+    None is the local operator; otherwise its rights are checked (catalog.checks)."""
     if not create:
         _guard(session, entity, str(data.get("key", "")).upper(), expected_version)
     item = Item(entity, data, "<input>", 0, line=1)
-    batch = validate_items(session, matrix, [item])
+    batch = validate_items(session, matrix, [item], principal, create=create)
     return save(session, matrix, batch, who)
 
 
 def edit(
     session: Session, matrix: Matrix, scope: Scope, entity: str, key: str,
     changes: dict[str, Any], who: Who, expected_version: int | None = None,
-    aggregation: str = "max",
+    aggregation: str = "max", principal: Principal | None = None,
 ) -> dict[str, Any]:
-    """Apply changes to a record the scope lets the caller see; return the saved record."""
+    """Apply changes to a record the scope lets the caller see; return the saved record.
+
+    The changes apply to the whole stored record, links the caller cannot see included, so
+    they survive the write (the caller's rights are checked by the validation)."""
     get(session, matrix, scope, entity, key)  # a record the caller cannot see is not found
     _guard(session, entity, key.upper(), expected_version)
-    current = get(session, matrix, scope, entity, key)
+    current = get(session, matrix, Scope.everything(), entity, key)
     data = apply(current, changes)
     item = Item(entity, data, "<input>", 0, line=1)
-    batch = validate_items(session, matrix, [item])
+    batch = validate_items(session, matrix, [item], principal)
     save(session, matrix, batch, who)
     return get(session, matrix, scope, entity, key, aggregation)
 
@@ -106,3 +117,32 @@ def get(
     if entity == "risks":
         return queries.get_risk(session, matrix, scope, key, aggregation, raw_json=raw_json)
     return queries.get_measure(session, scope, key, raw_json=raw_json)
+
+
+DECISIONS = ("accept", "reject", "remove")
+
+
+def decide(
+    session: Session, matrix: Matrix, scope: Scope, key: str, measure: str, decision: str,
+    who: Who, expected_version: int | None = None, aggregation: str = "max",
+    principal: Principal | None = None,
+) -> dict[str, Any]:
+    """The risk owner's decision on a link from one of its risks to a measure: accept (it
+    counts in the residual rating), reject (it stays, marked rejected) or remove. A change of
+    the risk like any other: versioned, audited, refused to anybody but the owner's editors."""
+    if decision not in DECISIONS:
+        raise ValueError(f"decision: expected one of {', '.join(DECISIONS)}, got {decision!r}")
+    seen = get(session, matrix, scope, "risks", key)
+    code = measure.strip().upper()
+    if not any(link["measure"] == code for link in seen["links"]):
+        raise queries.NotFound(f"no link from {seen['key']} to a measure {measure!r}")
+    full = get(session, matrix, Scope.everything(), "risks", key)
+    accepted = [m for m in full["measures"] if m != code]
+    rejected = [m for m in full["rejected_measures"] if m != code]
+    if decision == "accept":
+        accepted.append(code)
+    elif decision == "reject":
+        rejected.append(code)
+    return edit(session, matrix, scope, "risks", key,
+                {"measures": accepted, "rejected_measures": rejected}, who,
+                expected_version, aggregation, principal)

@@ -17,12 +17,14 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from riskatlas.catalog.files import FileError, Item, Problem, add_positions, read
+from riskatlas.catalog import checks
+from riskatlas.catalog.files import FileError, Item, Problem, add_positions, read_paths
 from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import Actor, Measure, Risk
-from riskatlas.catalog.schemas import ActorIn, MeasureIn, RiskIn
+from riskatlas.catalog.schemas import ActorIn, AssessmentIn, MeasureIn, RiskIn
 from riskatlas.parties.models import Organisation, State, User
 from riskatlas.sharing.models import SharingGroup
+from riskatlas.sharing.policy import Principal, Scope, scope_for
 
 MODELS: dict[str, type[BaseModel]] = {"actors": ActorIn, "risks": RiskIn, "measures": MeasureIn}
 
@@ -32,6 +34,12 @@ class Batch:
     actors: list[ActorIn] = field(default_factory=list)
     risks: list[RiskIn] = field(default_factory=list)
     measures: list[MeasureIn] = field(default_factory=list)
+    # Filled by validation: the stored records the batch changes (by section and key), who
+    # writes, and whether version conflicts were overridden (--force).
+    stored: dict[str, dict[str, dict[str, Any]]] = field(
+        default_factory=lambda: {"risks": {}, "measures": {}})
+    writer: checks.Writer = checks.OPERATOR
+    forced: bool = False
 
 
 class ImportError_(Exception):  # noqa: N801 - the builtin ImportError means something else
@@ -48,20 +56,34 @@ def _field(loc: Iterable[Any]) -> str:
 
 
 class _Collector:
-    def __init__(self) -> None:
-        self.pending: list[tuple[Item, tuple[Any, ...], str]] = []
+    """Problems as they are found; positions are worked out once, at the end, and the
+    problems come out in file order (files as given, then by line)."""
 
-    def add(self, item: Item, loc: tuple[Any, ...], reason: str) -> None:
-        self.pending.append((item, loc, reason))
+    def __init__(self) -> None:
+        self.pending: list[tuple[Item, tuple[Any, ...], str, Item | None]] = []
+
+    def add(self, item: Item, loc: tuple[Any, ...], reason: str,
+            other: Item | None = None) -> None:
+        """`other`: an item the reason refers to; its position is appended ("first at ...")."""
+        self.pending.append((item, loc, reason, other))
 
     def problems(self) -> list[Problem]:
-        for name in sorted({item.file for item, _, _ in self.pending}):
-            items = [i for i, _, _ in self.pending if i.file == name]
+        files = list(dict.fromkeys(
+            i.file for item, _, _, other in self.pending for i in (item, other) if i))
+        for name in files:
+            items = [i for item, _, _, other in self.pending for i in (item, other)
+                     if i is not None and i.file == name]
             add_positions(items, Path(name))
-        return [
-            Problem(item.file, item.line_of(loc), _field(loc), reason)
-            for item, loc, reason in self.pending
-        ]
+        order = {name: n for n, name in enumerate(files)}
+        out = []
+        for item, loc, reason, other in self.pending:
+            if other is not None:
+                reason = f"{reason} (first at {other.file}:{other.line})"
+            line = item.line_of(loc)
+            out.append((order[item.file], line, item.index,
+                        Problem(item.file, line, _field(loc), reason)))
+        out.sort(key=lambda row: row[:3])
+        return [problem for *_, problem in out]
 
 
 @contextmanager
@@ -79,20 +101,43 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def validate_items(session: Session, matrix: Matrix, items: list[Item]) -> Batch:
-    """Validate records and their references; raise ImportError_ listing every problem."""
+def validate_items(
+    session: Session, matrix: Matrix, items: list[Item], principal: Principal | None = None,
+    *, force: bool = False, create: bool = False,
+) -> Batch:
+    """Validate records, their references and the writer's rights; raise ImportError_ listing
+    every problem. `principal` None is the local operator; `force` overrides stale versions;
+    `create` refuses keys already in use."""
     with paused_gc():
-        return _validate_items(session, matrix, items)
+        return _validate_items(session, matrix, items, checks.writer_for(session, principal),
+                               force, create)
 
 
-def _validate_items(session: Session, matrix: Matrix, items: list[Item]) -> Batch:
+def _validate_items(
+    session: Session, matrix: Matrix, items: list[Item], writer: checks.Writer, force: bool,
+    create: bool,
+) -> Batch:
     found = _Collector()
-    batch = Batch()
+    batch = Batch(writer=writer, forced=force)
     seen: dict[tuple[str, str], Item] = {}
     where: dict[int, Item] = {}
+    keys = {section: [_key_of(i) for i in items if i.section == section]
+            for section in ("risks", "measures")}
+    for section, wanted in keys.items():
+        batch.stored[section] = checks.stored_records(session, matrix, section, wanted)
     for item in items:
+        data = item.data
+        stored = batch.stored.get(item.section, {}).get(_key_of(item))
+        if stored is not None:
+            if create:
+                found.add(item, ("key",), f"{stored['key']} is already in use")
+                continue
+            stale = checks.version_problem(stored["version"], data.get("version"))
+            if stale is not None and not force:
+                found.add(item, ("version",) if "version" in data else ("key",), stale)
+            data = checks.merged(stored, data, item.section)
         try:
-            model = MODELS[item.section].model_validate(item.data, context={"matrix": matrix})
+            model = MODELS[item.section].model_validate(data, context={"matrix": matrix})
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
                 reason = err["msg"].removeprefix("Value error, ")
@@ -102,20 +147,91 @@ def _validate_items(session: Session, matrix: Matrix, items: list[Item]) -> Batc
             continue
         key = model.key  # type: ignore[attr-defined]
         if (item.section, key) in seen:
-            first = seen[(item.section, key)]
-            found.add(item, ("key",), f"{key} is defined twice (first in {first.file})")
+            found.add(item, ("key",), f"{key} is defined twice", seen[(item.section, key)])
             continue
         seen[(item.section, key)] = item
         getattr(batch, item.section).append(model)
         where[id(model)] = item
     # Keys of records that failed validation still count as present, so one bad risk does not
     # also make every measure that links to it report a dangling key.
-    named = {section: {str(i.data.get("key", "")).strip().upper() for i in items
-                       if i.section == section} for section in MODELS}
+    named = {section: {_key_of(i) for i in items if i.section == section} for section in MODELS}
     _check_references(session, batch, where, found, named)
+    _check_rights(matrix, batch, where, found)
     if found.pending:
         raise ImportError_(found.problems())
     return batch
+
+
+def _key_of(item: Item) -> str:
+    return str(item.data.get("key", "")).strip().upper()
+
+
+def _check_rights(matrix: Matrix, batch: Batch, where: dict[int, Item],
+                  found: _Collector) -> None:
+    """Who may write what (see catalog.checks): refused changes are problems like any other."""
+    writer = batch.writer
+    entries: list[tuple[str, RiskIn | MeasureIn]] = [
+        *(("risks", r) for r in batch.risks), *(("measures", m) for m in batch.measures)]
+    for section, model in entries:
+        item = where[id(model)]
+        stored = batch.stored[section].get(model.key)
+        if stored is None:
+            if model.owner is None and writer.principal is not None:
+                model.owner = writer.principal.org_key
+            if not writer.may_change(model.owner):
+                found.add(item, ("owner",), _refusal(writer, model.owner, "create records"))
+        else:
+            if model.owner is None:
+                model.owner = stored["owner"]
+            if model.owner != stored["owner"] and not writer.operator:
+                found.add(item, ("owner",), "the owner organisation cannot be changed")
+            elif _authored_changed(matrix, section, model, stored) and \
+                    not writer.may_change(stored["owner"]):
+                found.add(item, ("key",), _refusal(writer, stored["owner"], "change it"))
+        if isinstance(model, RiskIn):
+            _check_assessments(matrix, model, stored, writer, item, found, batch.forced)
+
+
+def _authored_changed(matrix: Matrix, section: str, model: Any, stored: dict[str, Any]) -> bool:
+    from riskatlas.catalog.service import measure_record, risk_record
+
+    snapshot = (risk_record(model, matrix, model.owner) if section == "risks"
+                else measure_record(model, model.owner))
+    return snapshot != checks.authored(stored, section)
+
+
+def _refusal(writer: checks.Writer, owner: str | None, what: str) -> str:
+    who = writer.principal
+    if who is not None and (who.role not in {"editor", "admin"} or who.token_scope == "read"):
+        return f"the {who.role} role cannot {what}"
+    return (f"owned by {owner}: only its editors {what}; other organisations propose "
+            "changes instead")
+
+
+def _check_assessments(
+    matrix: Matrix, risk: RiskIn, stored: dict[str, Any] | None, writer: checks.Writer,
+    item: Item, found: _Collector, forced: bool,
+) -> None:
+    """Only changed assessments matter: an exported risk carries every state's, unchanged."""
+    before = {a["state"]: a for a in (stored or {}).get("assessments", [])}
+    for i, assessment in enumerate(risk.assessments):
+        old = before.get(assessment.state)
+        if old is not None and not assessment_differs(matrix, old, assessment):
+            continue
+        reason = writer.may_assess(assessment.state)
+        if reason is not None:
+            found.add(item, ("assessments", i, "state"), reason)
+        elif old is not None and not forced:
+            stale = checks.version_problem(old["version"], assessment.version)
+            if stale is not None:
+                found.add(item, ("assessments", i, "version"), stale)
+
+
+def assessment_differs(matrix: Matrix, old: dict[str, Any], new: AssessmentIn) -> bool:
+    """Whether an input assessment changes a stored one (stored ratings are labels)."""
+    return (matrix.parse("likelihood", old["likelihood"]) != new.likelihood
+            or matrix.parse("impact", old["impact"]) != new.impact
+            or old["rationale"] != new.rationale)
 
 
 def _existing(session: Session, column: Any) -> set[str]:
@@ -129,12 +245,21 @@ def _check_references(
     states = dict(session.execute(select(State.code, State.role)).all())
     orgs = _existing(session, Organisation.key)
     actors = _existing(session, Actor.key) | named["actors"]
-    risk_keys = _existing(session, Risk.key) | named["risks"]
-    measure_keys = _existing(session, Measure.key) | named["measures"]
+    # Records are named through the writer's scope: a hidden record is as unknown as a missing
+    # one (neither revealed nor linked). What a record already names stays nameable.
+    scope = (Scope.everything() if batch.writer.principal is None
+             else scope_for(batch.writer.principal))
+    risk_keys = set(session.scalars(select(Risk.key).where(scope.risks))) | named["risks"]
+    measure_keys = (set(session.scalars(select(Measure.key).where(scope.measures)))
+                    | named["measures"])
 
     def refs(model: Any, name: str, values: Iterable[str], known: Any, what: str) -> None:
+        section = "risks" if isinstance(model, RiskIn) else "measures"
+        stored = batch.stored[section].get(model.key) or {}
+        named_before = stored.get(name, []) if name in {"risks", "measures",
+                                                        "rejected_measures"} else []
         for i, value in enumerate(values):
-            if value not in known:
+            if value not in known and value not in named_before:
                 loc = (*name.split("."), i)
                 found.add(where[id(model)], loc, f"unknown {what} {value!r}")
 
@@ -149,6 +274,10 @@ def _check_references(
         refs(risk, "states", risk.states, states, "state")
         refs(risk, "actors", risk.actors, actors, "actor")
         refs(risk, "measures", risk.measures, measure_keys, "measure")
+        refs(risk, "rejected_measures", risk.rejected_measures, measure_keys, "measure")
+        for key in sorted(set(risk.measures) & set(risk.rejected_measures)):
+            found.add(where[id(risk)], ("rejected_measures",),
+                      f"{key} is both accepted (measures) and rejected")
         if risk.owner is not None and risk.owner not in orgs:
             found.add(where[id(risk)], ("owner",), f"unknown organisation {risk.owner!r}")
         for i, assessment in enumerate(risk.assessments):
@@ -164,15 +293,14 @@ def _check_references(
                 found.add(where[id(measure)], (name,), f"unknown organisation {value!r}")
 
 
-def validate_files(session: Session, matrix: Matrix, paths: list[Path]) -> Batch:
-    """Read and validate several files as one batch (they may refer to each other)."""
-    items: list[Item] = []
-    problems: list[Problem] = []
-    for path in paths:
-        try:
-            items += read(path)
-        except FileError as exc:
-            problems += exc.problems
-    if problems:
-        raise ImportError_(problems)
-    return validate_items(session, matrix, items)
+def validate_files(
+    session: Session, matrix: Matrix, paths: list[Path], principal: Principal | None = None,
+    *, force: bool = False,
+) -> Batch:
+    """Read and validate several files and folders as one batch (they may refer to each
+    other); a folder reads as `export --output DIR` wrote it (files.read_paths)."""
+    try:
+        items = read_paths(paths)
+    except FileError as exc:
+        raise ImportError_(exc.problems) from None
+    return validate_items(session, matrix, items, principal, force=force)

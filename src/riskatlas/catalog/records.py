@@ -106,15 +106,25 @@ def _prebuilt(build: Callable[[Any], AnySelect]) -> AnySelect:
 
 @lru_cache(maxsize=512)
 def _linked(scope_clause: ColumnElement[bool], entity: str) -> Callable[[Any], AnySelect]:
-    """The builder of a record's visible links under one scope (scopes are cached per
-    principal by sharing.policy.scope_for, so the same builder serves every call)."""
+    """The builder of a record's visible links (other side's key and link status) under one
+    scope (scopes are cached per principal by sharing.policy.scope_for, so the same builder
+    serves every call)."""
     if entity == "risk":
-        return lambda ids: (select(RiskMeasure.risk_id, Measure.key).join(Measure)
-                            .where(RiskMeasure.risk_id.in_(ids), scope_clause)
+        return lambda ids: (select(RiskMeasure.risk_id, Measure.key, RiskMeasure.status)
+                            .join(Measure).where(RiskMeasure.risk_id.in_(ids), scope_clause)
                             .order_by(Measure.key))
-    return lambda ids: (select(RiskMeasure.measure_id, Risk.key).join(Risk)
+    return lambda ids: (select(RiskMeasure.measure_id, Risk.key, RiskMeasure.status).join(Risk)
                         .where(RiskMeasure.measure_id.in_(ids), scope_clause)
-                        .order_by(RiskMeasure.position))
+                        .order_by(RiskMeasure.position, Risk.key))
+
+
+def _with(links: list[tuple[str, str]], *statuses: str) -> list[str]:
+    return [key for key, status in links if status in statuses]
+
+
+def link_list(links: list[tuple[str, str]], other: str) -> list[Record]:
+    """A record's links as shown: the other record's key and the link's status."""
+    return [{other: key, "status": status} for key, status in links]
 
 
 def _sources(reader: _Reader, entity: str) -> dict[int, list[Record]]:
@@ -211,7 +221,7 @@ def _risk_actors(ids: Any) -> AnySelect:
 
 def _assessments(ids: Any, raw: bool = False) -> AnySelect:
     return (select(Assessment.risk_id, Assessment.state_code, Assessment.likelihood,
-                   Assessment.impact, _json(Assessment.rationale, raw))
+                   Assessment.impact, _json(Assessment.rationale, raw), Assessment.version)
             .where(Assessment.risk_id.in_(ids)).order_by(Assessment.state_code))
 
 
@@ -259,7 +269,7 @@ def risk_records(
          rationale, trend, horizon, drivers, warning_signs, tlp, status, version,
          owner_key) in rows:
         national = assessments.get(rid, [])
-        combined = regional(matrix, [(lik, imp) for _, lik, imp, _ in national], aggregation)
+        combined = regional(matrix, [(lik, imp) for _, lik, imp, _, _ in national], aggregation)
         out.append({
             "key": key,
             "title": text(title),
@@ -280,8 +290,8 @@ def risk_records(
             "sources": sources.get(rid, []),
             "assessments": [
                 {"state": s, "likelihood": matrix.label("likelihood", lik),
-                 "impact": matrix.label("impact", imp), "rationale": text(why)}
-                for s, lik, imp, why in national
+                 "impact": matrix.label("impact", imp), "rationale": text(why), "version": v}
+                for s, lik, imp, why, v in national
             ],
             "regional": None if combined is None else {
                 "likelihood": matrix.label("likelihood", combined[0]),
@@ -291,7 +301,10 @@ def risk_records(
             "status": status,
             "owner": owner_key,
             "sharing": shares.get(rid) or empty_sharing(),
-            "measures": measures.get(rid, []),
+            # Accepted links count in the residual rating; the risk's owner decided them.
+            "measures": _with(links := measures.get(rid, []), "accepted"),
+            "rejected_measures": _with(links, "rejected"),
+            "links": link_list(links, "measure"),
             "version": version,
         })
     return out
@@ -362,7 +375,9 @@ def measure_records(
             "states": states.get(mid, []),
             "status": status,
             "effect": {"likelihood": effect_likelihood, "impact": effect_impact},
-            "risks": risks.get(mid, []),
+            # What the measure claims to treat: every link its risk's owner has not rejected.
+            "risks": _with(links := risks.get(mid, []), "pending", "accepted"),
+            "links": link_list(links, "risk"),
             "start": start,
             "end": end,
             "progress": progress,

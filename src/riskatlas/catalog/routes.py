@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from riskatlas.catalog import edits, queries
@@ -55,6 +56,26 @@ MeasureSort = Annotated[str | None, Query(
     pattern=f"^-?({'|'.join(queries.MEASURE_SORTS)})$", description="Order: a field, `-` in "
     "front to reverse (ignored with q).")]
 IfMatch = Annotated[str | None, Header(description="ETag of the version being changed.")]
+# The query parameters of the list routes: any other is refused (a misspelt filter would
+# otherwise be ignored and the whole list come back as if it had matched).
+RISK_PARAMS = ("q", "domain", "state", "level", "residual_level", "status", "category", "limit",
+               "offset", "sort")
+MEASURE_PARAMS = ("q", "status", "state", "kind", "limit", "offset", "sort")
+
+
+def _refuse_unknown(request: Request, allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(request.query_params) - set(allowed))
+    if unknown:
+        raise ApiError(422, "validation_error", f"Unknown query parameter(s): "
+                       f"{', '.join(unknown)}.", problems=[
+                           {"field": f"query.{name}",
+                            "reason": f"unknown parameter; expected one of {', '.join(allowed)}"}
+                           for name in unknown])
+
+
+def _bad_filters(exc: queries.FilterError) -> ApiError:
+    return ApiError(422, "validation_error", "Unknown filter value(s).", problems=[
+        {"field": f"query.{name}", "reason": reason} for name, reason in exc.problems])
 RecordBody = Annotated[dict[str, Any], Body(description="Fields as in the export contract.")]
 ENTITY = {"risks": "risk", "measures": "measure"}
 MODELS: dict[str, Any] = {"risks": Risk, "measures": Measure}
@@ -68,7 +89,7 @@ def _with_etag(record: dict[str, Any], status: int = 200) -> OrjsonResponse:
     return OrjsonResponse(record, status_code=status, headers={"ETag": etag(record)})
 
 
-def _version(if_match: str | None) -> int:
+def etag_version(if_match: str | None) -> int:
     if not if_match:
         raise ApiError(428, "precondition_required",
                        "Send If-Match with the ETag of the version you are changing.")
@@ -88,7 +109,7 @@ def _get(session: Session, runtime: Runtime, scope: Scope, entity: str, key: str
         raise ApiError(404, "not_found", f"No {ENTITY[entity]} {key!r}.") from None
 
 
-def _invalid(exc: ImportError_) -> ApiError:
+def invalid(exc: ImportError_) -> ApiError:
     problems = [{"field": p.field, "reason": p.reason} for p in exc.problems]
     return ApiError(422, "validation_error", "The record is not valid.", problems=problems)
 
@@ -112,31 +133,43 @@ def _check_may_change(session: Session, principal: Principal, entity: str, key: 
 
 @router.get("/risks", responses={200: {"model": RiskPage}})
 async def list_risks(
-    runtime: RuntimeDep, scope: ScopeDep,
+    request: Request, runtime: RuntimeDep, scope: ScopeDep,
     q: Q = None, domain: Multi = None, state: Multi = None, level: Multi = None,
-    status: Multi = None, category: Multi = None, limit: Limit = 100, offset: Offset = 0,
-    sort: RiskSort = None,
+    residual_level: Multi = None, status: Multi = None, category: Multi = None,
+    limit: Limit = 100, offset: Offset = 0, sort: RiskSort = None,
 ) -> OrjsonResponse:
-    """Risks you may see, filtered, sorted, searched (`q`, ranked) and paginated."""
+    """Risks you may see, filtered, sorted, searched (`q`, ranked) and paginated. A filter
+    value that names nothing, or an unknown parameter, is a 422."""
+    _refuse_unknown(request, RISK_PARAMS)
     filters = queries.RiskFilters(domain=domain or [], state=state or [], level=level or [],
-                                  status=status or [], category=category or [])
-    total, items = await read(runtime, _page, queries.list_risks, runtime.matrix, scope,
-                              filters, limit, offset, q=q, sort=sort,
-                              aggregation=runtime.settings.aggregation, raw_json=True,
-                              threaded=bool(q))
+                                  residual_level=residual_level or [], status=status or [],
+                                  category=category or [], strict=True)
+    try:
+        total, items = await read(runtime, _page, queries.list_risks, runtime.matrix, scope,
+                                  filters, limit, offset, q=q, sort=sort,
+                                  aggregation=runtime.settings.aggregation, raw_json=True,
+                                  threaded=bool(q))
+    except queries.FilterError as exc:
+        raise _bad_filters(exc) from None
     return OrjsonResponse({"total": total, "limit": limit, "offset": offset, "items": items})
 
 
 @router.get("/measures", responses={200: {"model": MeasurePage}})
 async def list_measures(
-    runtime: RuntimeDep, scope: ScopeDep, q: Q = None,
+    request: Request, runtime: RuntimeDep, scope: ScopeDep, q: Q = None,
     status: Multi = None, state: Multi = None, kind: Multi = None, limit: Limit = 100,
     offset: Offset = 0, sort: MeasureSort = None,
 ) -> OrjsonResponse:
-    """Measures you may see, filtered, sorted, searched (`q`, ranked) and paginated."""
-    filters = queries.MeasureFilters(status=status or [], state=state or [], kind=kind or [])
-    total, items = await read(runtime, _page, queries.list_measures, scope, filters, limit,
-                              offset, q=q, sort=sort, raw_json=True, threaded=bool(q))
+    """Measures you may see, filtered, sorted, searched (`q`, ranked) and paginated. A filter
+    value that names nothing, or an unknown parameter, is a 422."""
+    _refuse_unknown(request, MEASURE_PARAMS)
+    filters = queries.MeasureFilters(status=status or [], state=state or [], kind=kind or [],
+                                     strict=True)
+    try:
+        total, items = await read(runtime, _page, queries.list_measures, scope, filters, limit,
+                                  offset, q=q, sort=sort, raw_json=True, threaded=bool(q))
+    except queries.FilterError as exc:
+        raise _bad_filters(exc) from None
     return OrjsonResponse({"total": total, "limit": limit, "offset": offset, "items": items})
 
 
@@ -177,10 +210,13 @@ def _routes(entity: str) -> None:
             data["sharing"] = sharing
         try:
             edits.write(session, runtime.matrix, entity, data, who(request, principal),
-                        create=True)
+                        create=True, principal=principal)
+            session.commit()
         except ImportError_ as exc:
-            raise _invalid(exc) from None
-        session.commit()
+            raise invalid(exc) from None
+        except IntegrityError:  # another request created the same key meanwhile
+            session.rollback()
+            raise ApiError(409, "conflict", f"The key {key!r} is already in use.") from None
         record = _get(session, runtime, scope, entity, key)
         response = _with_etag(record, 201)
         response.headers["Location"] = f"/api/v1/{entity}/{record['key']}"
@@ -193,18 +229,18 @@ def _routes(entity: str) -> None:
     ) -> Response:
         _get(session, runtime, scope, entity, key)
         _check_may_change(session, principal, entity, key)
-        version = _version(if_match)
+        version = etag_version(if_match)
         changes = _merge_paths(body)
         for locked in ("key", "owner", "version"):
             changes.pop(locked, None)
         try:
             record = edits.edit(session, runtime.matrix, scope, entity, key, changes,
                                 who(request, principal), expected_version=version,
-                                aggregation=runtime.settings.aggregation)
+                                aggregation=runtime.settings.aggregation, principal=principal)
         except edits.Conflict as exc:
             raise ApiError(412, "precondition_failed", str(exc)) from None
         except ImportError_ as exc:
-            raise _invalid(exc) from None
+            raise invalid(exc) from None
         except ValueError as exc:
             raise ApiError(422, "validation_error", str(exc)) from None
         session.commit()
@@ -217,14 +253,16 @@ def _routes(entity: str) -> None:
     ) -> Response:
         _get(session, runtime, scope, entity, key)
         _check_may_change(session, principal, entity, key)
-        version = _version(if_match)
+        version = etag_version(if_match)
         try:
             record = edits.edit(session, runtime.matrix, scope, entity, key,
                                 {"status": "retired"}, who(request, principal),
                                 expected_version=version,
-                                aggregation=runtime.settings.aggregation)
+                                aggregation=runtime.settings.aggregation, principal=principal)
         except edits.Conflict as exc:
             raise ApiError(412, "precondition_failed", str(exc)) from None
+        except ImportError_ as exc:
+            raise invalid(exc) from None
         session.commit()
         return _with_etag(record)
 
@@ -232,6 +270,50 @@ def _routes(entity: str) -> None:
                 response_model=list[VersionOut])
     async def history(key: str, runtime: RuntimeDep, scope: ScopeDep) -> list[dict[str, Any]]:
         return await read(runtime, _history, runtime, scope, entity, key)
+
+
+@router.post("/risks/{key}/measures/{measure}/{decision}", name="decide_link",
+             responses={200: {"model": RiskOut}})
+def decide_link(
+    key: str, measure: str, decision: Literal["accept", "reject"], request: Request,
+    session: SessionDep, runtime: RuntimeDep, scope: ScopeDep, principal: Writer,
+    if_match: IfMatch = None,
+) -> Response:
+    """The risk owner accepts a link a measure proposed (it then counts in the residual
+    rating) or rejects it. Needs the risk's ETag; the risk gets a new version."""
+    return _decide(key, measure, decision, request, session, runtime, scope, principal,
+                   if_match)
+
+
+@router.delete("/risks/{key}/measures/{measure}", name="remove_link",
+               responses={200: {"model": RiskOut}})
+def remove_link(
+    key: str, measure: str, request: Request, session: SessionDep, runtime: RuntimeDep,
+    scope: ScopeDep, principal: Writer, if_match: IfMatch = None,
+) -> Response:
+    """The risk owner removes a link to a measure (the risk gets a new version)."""
+    return _decide(key, measure, "remove", request, session, runtime, scope, principal,
+                   if_match)
+
+
+def _decide(key: str, measure: str, decision: str, request: Request, session: Session,
+            runtime: Runtime, scope: Scope, principal: Principal,
+            if_match: str | None) -> Response:
+    _get(session, runtime, scope, "risks", key)
+    _check_may_change(session, principal, "risks", key)
+    version = etag_version(if_match)
+    try:
+        record = edits.decide(session, runtime.matrix, scope, key, measure, decision,
+                              who(request, principal), version,
+                              runtime.settings.aggregation, principal)
+    except queries.NotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except edits.Conflict as exc:
+        raise ApiError(412, "precondition_failed", str(exc)) from None
+    except ImportError_ as exc:
+        raise invalid(exc) from None
+    session.commit()
+    return _with_etag(record)
 
 
 def _history(session: Session, runtime: Runtime, scope: Scope, entity: str,
@@ -272,12 +354,16 @@ def list_organisations(session: SessionDep, principal: CurrentPrincipal) -> list
 
 
 @router.get("/export", tags=["catalog"], responses={200: {"content": {
-    "application/json": {}, "application/yaml": {}, "text/csv": {}}}})
+    "application/json": {}, "application/yaml": {}, "text/csv": {},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
 def export(
     session: SessionDep, runtime: RuntimeDep, scope: ScopeDep,
-    format: Annotated[Literal["json", "yaml", "csv"], Query()] = "json",
+    format: Annotated[Literal["json", "yaml", "csv", "xlsx"], Query()] = "json",
 ) -> Response:
-    """Everything you may see, in the export contract (csv: the risks table)."""
+    """Everything you may see, in the export contract (csv: the risks table, UTF-8 with a BOM
+    for Excel; xlsx: a workbook with sheets actors, risks and measures)."""
+    from riskatlas.catalog.spreadsheets import MEDIA_TYPE, SheetError, write_xlsx
+
     doc = export_document(session, runtime.matrix, scope, runtime.settings.aggregation,
                           raw_json=format == "json")
     if format == "yaml":
@@ -285,5 +371,16 @@ def export(
     if format == "csv":
         out = io.StringIO()
         write_csv(doc["risks"], out)
-        return Response(out.getvalue(), media_type="text/csv")
+        return Response(out.getvalue().encode("utf-8-sig"),
+                        media_type="text/csv; charset=utf-8")
+    if format == "xlsx":
+        book = io.BytesIO()
+        try:
+            write_xlsx(doc, book)
+        except SheetError as exc:
+            raise ApiError(422, "validation_error", "The catalog does not fit a workbook; "
+                           "export csv, json or yaml.", problems=[
+                               {"field": "format", "reason": p} for p in exc.problems]) from None
+        return Response(book.getvalue(), media_type=MEDIA_TYPE, headers={
+            "Content-Disposition": 'attachment; filename="riskatlas.xlsx"'})
     return OrjsonResponse(doc)

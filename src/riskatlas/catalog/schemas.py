@@ -202,6 +202,8 @@ class AssessmentIn(_In):
     likelihood: int
     impact: int
     rationale: Text
+    # The assessment's own version as exported: a file that carries an older one is stale.
+    version: int | None = None
 
     _likelihood = field_validator("likelihood", mode="before")(_rating("likelihood"))
     _impact = field_validator("impact", mode="before")(_rating("impact"))
@@ -228,8 +230,13 @@ class RiskIn(_In):
     status: Annotated[RiskStatus, BeforeValidator(_lower)] = "draft"
     owner: Code | None = None
     sharing: SharingIn = Field(default_factory=SharingIn)
-    # Derived on export; accepted on import so an export reads back unchanged.
+    # The risk's owner decides its links: measures it accepted (they count in the residual
+    # rating) and measures it rejected. Links others proposed stay pending until then.
     measures: Annotated[list[Key], AfterValidator(_unique)] = Field(default_factory=list)
+    rejected_measures: Annotated[list[Key], AfterValidator(_unique)] = Field(
+        default_factory=list)
+    # Derived on export; accepted on import so an export reads back unchanged.
+    links: Any = None
     level: Any = None
     residual_level: Any = None
     regional: Any = None
@@ -264,6 +271,7 @@ class MeasureIn(_In):
     tlp: Annotated[Tlp, BeforeValidator(_lower)] = "clear"
     owner: Code | None = None
     sharing: SharingIn = Field(default_factory=SharingIn)
+    links: Any = None  # derived on export (each link's status)
     version: int | None = None
 
 
@@ -289,6 +297,7 @@ class AssessmentOut(_Out):
     likelihood: str
     impact: str
     rationale: dict[str, str]
+    version: int
 
 
 class RegionalOut(_Out):
@@ -302,6 +311,16 @@ class SharingOut(_Out):
     groups: list[str]
     orgs: list[str]
     users: list[str]
+
+
+class RiskLinkOut(_Out):
+    measure: str
+    status: Literal["pending", "accepted", "rejected"]
+
+
+class MeasureLinkOut(_Out):
+    risk: str
+    status: Literal["pending", "accepted", "rejected"]
 
 
 class RiskOut(_Out):
@@ -329,6 +348,8 @@ class RiskOut(_Out):
     owner: str
     sharing: SharingOut
     measures: list[str]
+    rejected_measures: list[str]
+    links: list[RiskLinkOut]
     version: int
 
 
@@ -348,6 +369,7 @@ class MeasureOut(_Out):
     status: str
     effect: EffectOut
     risks: list[str]
+    links: list[MeasureLinkOut]
     start: str | None
     end: str | None
     progress: int | None

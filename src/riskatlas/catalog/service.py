@@ -15,12 +15,12 @@ from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from riskatlas.audit.service import SYSTEM, Who, append_many
-from riskatlas.catalog import records as rec
+from riskatlas.catalog import assessments, links
+from riskatlas.catalog.checks import authored
 from riskatlas.catalog.importer import Batch, paused_gc
 from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import (
     Actor,
-    Assessment,
     Measure,
     MeasureState,
     Risk,
@@ -35,12 +35,8 @@ from riskatlas.catalog.scoring import residual
 from riskatlas.parties.models import Organisation, User
 from riskatlas.search.service import add_documents, reindex
 from riskatlas.sharing.models import RecordShare, SharingGroup
-from riskatlas.sharing.policy import Scope
 
 DEFAULT_OWNER = "C5-SEC"
-# Fields that follow from other records; they are shown but not versioned with the record.
-DERIVED = {"risks": ("measures", "residual_level", "regional", "version"),
-           "measures": ("version",)}
 CHUNK = 500
 # After a bulk write SQLite's query planner needs statistics: without any, it runs the search
 # count with the full-text index as the inner loop (3.5 s instead of 25 ms on 10,000 risks).
@@ -59,10 +55,6 @@ class Counts:
         return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
 
 
-def _authored(record: dict[str, Any], entity: str) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k not in DERIVED[entity]}
-
-
 def risk_record(risk: RiskIn, matrix: Matrix, owner: str) -> dict[str, Any]:
     """The authored part of a risk's export record, as a version snapshot stores it."""
     return {
@@ -75,13 +67,10 @@ def risk_record(risk: RiskIn, matrix: Matrix, owner: str) -> dict[str, Any]:
         "rationale": risk.rationale, "trend": risk.trend, "horizon": risk.horizon,
         "drivers": risk.drivers, "warning_signs": risk.warning_signs,
         "sources": [s.model_dump() for s in risk.sources],
-        "assessments": [
-            {"state": a.state, "likelihood": matrix.label("likelihood", a.likelihood),
-             "impact": matrix.label("impact", a.impact), "rationale": a.rationale}
-            for a in sorted(risk.assessments, key=lambda a: a.state)
-        ],
         "tlp": risk.tlp, "status": risk.status, "owner": owner,
         "sharing": risk.sharing.model_dump(),
+        # The owner's decisions on links (the read model lists them by key).
+        "measures": sorted(risk.measures), "rejected_measures": sorted(risk.rejected_measures),
     }
 
 
@@ -96,20 +85,6 @@ def measure_record(measure: MeasureIn, owner: str) -> dict[str, Any]:
         "tlp": measure.tlp,
         "owner": owner, "sharing": measure.sharing.model_dump(),
     }
-
-
-def _current(session: Session, matrix: Matrix, entity: str, keys: list[str]) -> dict[str, Any]:
-    """The stored records among the given keys (only those that exist are read in full)."""
-    stored = list(_ids(session, Risk if entity == "risks" else Measure, keys))
-    out: dict[str, Any] = {}
-    for i in range(0, len(stored), CHUNK):
-        part = stored[i : i + CHUNK]
-        if entity == "risks":
-            rows = rec.risk_records(session, matrix, Scope.everything(), [Risk.key.in_(part)])
-        else:
-            rows = rec.measure_records(session, Scope.everything(), [Measure.key.in_(part)])
-        out.update({r["key"]: r for r in rows})
-    return out
 
 
 def _ids(session: Session, model: Any, keys: Iterable[str]) -> dict[str, int]:
@@ -139,35 +114,27 @@ def _save(session: Session, matrix: Matrix, batch: Batch, who: Who) -> Counts:
     orgs = dict(session.execute(select(Organisation.key, Organisation.id)).all())
     _save_actors(session, batch)
     versions: list[dict[str, Any]] = []
-    touched: set[int] = set()
 
-    risk_changes = _plan(session, matrix, "risks", [
+    risk_changes = _plan(batch, "risks", [
         (r.key, r, risk_record(r, matrix, r.owner or DEFAULT_OWNER)) for r in batch.risks
     ], counts, versions, changed_by)
     risk_ids = _write_risks(session, matrix, risk_changes, orgs)
-    touched.update(risk_ids.values())
+    touched: set[int] = set(risk_ids.values())
 
-    measure_changes = _plan(session, matrix, "measures", [
+    measure_changes = _plan(batch, "measures", [
         (m.key, m, measure_record(m, m.owner or DEFAULT_OWNER)) for m in batch.measures
     ], counts, versions, changed_by)
     measure_ids = _write_measures(session, measure_changes, orgs)
-
-    all_risks = _ids(session, Risk, {k for m in batch.measures for k in m.risks} - set(risk_ids))
-    all_risks.update(risk_ids)
-    links = []
-    changed_measures = {key for key, *_ in measure_changes}
-    for measure in batch.measures:
-        if measure.key in changed_measures:
-            links += [{"risk_id": all_risks[k], "measure_id": measure_ids[measure.key],
-                       "position": i} for i, k in enumerate(measure.risks)]
-            touched.update(all_risks[k] for k in measure.risks)
-    _insert(session, RiskMeasure, links)
-    _add_risk_side_links(session, batch, all_risks, touched)
+    touched |= links.write(session, batch, [m for _, m, _ in measure_changes],
+                           [r for _, r, _ in risk_changes], risk_ids, measure_ids)
+    assessed = assessments.write_from_batch(session, matrix, batch, who)
     rescore(session, matrix, touched)
+    detail = "forced: stored versions overridden" if batch.forced else None
     audit = [{"action": f"{v['entity']}.{v['change']}", "entity": v["entity"], "key": v["key"],
-              "before": v.pop("_before"), "after": v["data"]} for v in versions]
-    _insert(session, Version, versions)
-    append_many(session, who, audit)
+              "before": v.pop("_before"), "after": v["data"], "detail": detail}
+             for v in versions]
+    _insert(session, Version, versions + assessed.versions)
+    append_many(session, who, audit + assessed.audit)
     _reindex(session, "risk", risk_changes, risk_ids)
     _reindex(session, "measure", measure_changes, measure_ids)
     if (counts.created + counts.updated >= ANALYZE_AFTER
@@ -187,15 +154,15 @@ def _reindex(
 
 
 def _plan(
-    session: Session, matrix: Matrix, entity: str, rows: list[tuple[str, Any, dict[str, Any]]],
+    batch: Batch, entity: str, rows: list[tuple[str, Any, dict[str, Any]]],
     counts: Counts, versions: list[dict[str, Any]], changed_by: str | None,
 ) -> list[tuple[str, Any, int | None]]:
     """Compare each record with what is stored; keep only creates and real changes."""
-    current = _current(session, matrix, entity, [key for key, _, _ in rows])
+    current = batch.stored[entity]
     changes: list[tuple[str, Any, int | None]] = []
     for key, model, snapshot in rows:
         old = current.get(key)
-        if old is not None and _authored(old, entity) == snapshot:
+        if old is not None and authored(old, entity) == snapshot:
             counts.unchanged += 1
             continue
         version = 1 if old is None else old["version"] + 1
@@ -207,7 +174,7 @@ def _plan(
             "retire" if snapshot.get("status") == "retired" else "update")
         versions.append({"entity": entity[:-1], "key": key, "version": version,
                          "data": snapshot, "changed_by": changed_by, "change": change,
-                         "_before": None if old is None else _authored(old, entity)})
+                         "_before": None if old is None else authored(old, entity)})
         changes.append((key, model, None if old is None else version))
     return changes
 
@@ -281,25 +248,22 @@ def _write_risks(
         })
     ids = _upsert(session, Risk, changes, columns, [
         (RiskState, RiskState.risk_id), (RiskActor, RiskActor.risk_id),
-        (Source, Source.risk_id), (Assessment, Assessment.risk_id),
-    ])  # links to measures stay: the measure side owns them
+        (Source, Source.risk_id),
+    ])  # links to measures and national assessments are written apart (links, assessments)
     actors = dict(session.execute(select(Actor.key, Actor.id)).all())
-    states, links, sources, assessments = [], [], [], []
+    states, actor_links, sources = [], [], []
     for key, risk, _ in changes:
         rid = ids[key]
         states += [{"risk_id": rid, "state_code": s, "position": i}
                    for i, s in enumerate(risk.states)]
-        links += [{"risk_id": rid, "actor_id": actors[a], "position": i}
-                  for i, a in enumerate(risk.actors)]
+        actor_links += [{"risk_id": rid, "actor_id": actors[a], "position": i}
+                        for i, a in enumerate(risk.actors)]
         sources += [dict(s.model_dump(), risk_id=rid, position=i)
                     for i, s in enumerate(risk.sources)]
-        assessments += [{"risk_id": rid, "state_code": a.state, "likelihood": a.likelihood,
-                         "impact": a.impact, "rationale": a.rationale} for a in risk.assessments]
     _write_shares(session, "risk", [(ids[key], r.sharing, v) for key, r, v in changes])
     _insert(session, RiskState, states)
-    _insert(session, RiskActor, links)
+    _insert(session, RiskActor, actor_links)
     _insert(session, Source, sources)
-    _insert(session, Assessment, assessments)
     return ids
 
 
@@ -316,8 +280,7 @@ def _write_measures(
     } for _, m, _ in changes]
     ids = _upsert(session, Measure, changes, columns, [
         (MeasureState, MeasureState.measure_id), (Source, Source.measure_id),
-        (RiskMeasure, RiskMeasure.measure_id),
-    ])
+    ])  # links to risks are written apart (catalog.links)
     states, sources = [], []
     for key, measure, _ in changes:
         mid = ids[key]
@@ -354,24 +317,6 @@ def _write_shares(
     _insert(session, RecordShare, grants)
 
 
-def _add_risk_side_links(
-    session: Session, batch: Batch, risk_ids: dict[str, int], touched: set[int]
-) -> None:
-    """A risk may name measures too: add those links when the measure side lacks them."""
-    wanted = {(risk_ids[r.key], m) for r in batch.risks for m in r.measures}
-    if not wanted:
-        return
-    measures = _ids(session, Measure, {m for _, m in wanted})
-    have: set[tuple[int, int]] = set()
-    risk_list = sorted({rid for rid, _ in wanted})
-    for i in range(0, len(risk_list), CHUNK):
-        have.update(session.execute(select(RiskMeasure.risk_id, RiskMeasure.measure_id).where(
-            RiskMeasure.risk_id.in_(risk_list[i : i + CHUNK]))).all())
-    new = {(rid, measures[m]) for rid, m in wanted} - have
-    _insert(session, RiskMeasure, [{"risk_id": r, "measure_id": m} for r, m in sorted(new)])
-    touched.update(r for r, _ in new)
-
-
 def rescore(session: Session, matrix: Matrix, risk_ids: Iterable[int]) -> None:
     """Recompute the cached inherent and residual levels of the given risks."""
     ids = list(risk_ids)
@@ -380,7 +325,8 @@ def rescore(session: Session, matrix: Matrix, risk_ids: Iterable[int]) -> None:
         effects: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
         for rid, status, el, ei in session.execute(
             select(RiskMeasure.risk_id, Measure.status, Measure.effect_likelihood,
-                   Measure.effect_impact).join(Measure).where(RiskMeasure.risk_id.in_(part))
+                   Measure.effect_impact).join(Measure)
+            .where(RiskMeasure.risk_id.in_(part), RiskMeasure.status == "accepted")
         ):
             effects[rid].append((status, el, ei))
         rows = []

@@ -11,11 +11,13 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from riskatlas import __version__
+from riskatlas.catalog import assessment_routes
 from riskatlas.catalog import pages as catalog_pages
 from riskatlas.catalog import routes as catalog_routes
 from riskatlas.config import Settings, get_settings
 from riskatlas.parties import routes as parties_routes
 from riskatlas.runtime import Runtime
+from riskatlas.sharing import routes as sharing_routes
 from riskatlas.web import errors
 from riskatlas.web.cache import CachedReads, Generation, ReadCache
 
@@ -42,7 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CachedReads)
     errors.install(app)  # after: its NUL check runs first
     app.include_router(parties_routes.router)
+    app.include_router(sharing_routes.router)
     app.include_router(catalog_routes.router)
+    app.include_router(assessment_routes.router)
     app.include_router(catalog_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app

@@ -125,19 +125,33 @@ async def get_scope(principal: CurrentPrincipal, runtime: RuntimeDep) -> Scope:
 ScopeDep = Annotated[Scope, Depends(get_scope)]
 
 
-async def require_writer(request: Request, principal: CurrentPrincipal) -> Principal:
-    """Editors and administrators with a session or a read-write token; CSRF for sessions."""
+async def require_author(request: Request, principal: CurrentPrincipal) -> Principal:
+    """Anybody signed in with a session or a read-write token (CSRF for sessions); the
+    service decides what their role and organisation may write (national assessments)."""
     if principal.anonymous:
         raise ApiError(401, "unauthorized", "Sign in or send an API token to make changes.")
     if principal.token_scope == "read":
         raise ApiError(403, "read_only_token", "This token may only read.")
+    _check_csrf(request, principal)
+    return principal
+
+
+Author = Annotated[Principal, Depends(require_author)]
+
+
+async def require_writer(request: Request, principal: CurrentPrincipal) -> Principal:
+    """Editors and administrators with a session or a read-write token; CSRF for sessions."""
+    await require_author(request, principal)
     if principal.role not in {"editor", "admin"}:
         raise ApiError(403, "forbidden", f"The {principal.role} role cannot change records.")
+    return principal
+
+
+def _check_csrf(request: Request, principal: Principal) -> None:
     if principal.token_scope is None and request.method not in SAFE_METHODS:
         expected = getattr(request.state, "csrf_token", None)
         if not expected or request.headers.get("x-csrf-token") != expected:
             raise ApiError(403, "csrf_failed", "Missing or wrong X-CSRF-Token header.")
-    return principal
 
 
 Writer = Annotated[Principal, Depends(require_writer)]

@@ -1,0 +1,115 @@
+"""JSON API for national assessments: thin handlers over catalog.assessments.
+
+Each state's assessment of a risk is its own record with its own ETag: `PUT` creates one
+(without If-Match) or replaces it (If-Match: its ETag); `DELETE` needs If-Match too.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from riskatlas.catalog import assessments, queries
+from riskatlas.catalog.importer import ImportError_
+from riskatlas.catalog.routes import ERRORS, IfMatch, etag_version, invalid
+from riskatlas.catalog.schemas import AssessmentOut, VersionOut
+from riskatlas.runtime import Runtime
+from riskatlas.sharing.policy import Scope
+from riskatlas.web.deps import Author, RuntimeDep, ScopeDep, SessionDep, read, who
+from riskatlas.web.errors import ApiError
+from riskatlas.web.responses import OrjsonResponse
+
+router = APIRouter(prefix="/api/v1/risks/{key}/assessments", tags=["assessments"],
+                   responses=ERRORS)
+AssessmentBody = Annotated[dict[str, Any], Body(
+    description="likelihood, impact (labels or 1-based positions of the matrix) and "
+    "rationale ({en: ..., ru: ...}, required); fields not sent keep their stored value.")]
+
+
+def _response(record: dict[str, Any], status: int = 200) -> OrjsonResponse:
+    return OrjsonResponse(record, status_code=status, headers={"ETag": f'"{record["version"]}"'})
+
+
+def _one(session: Session, runtime: Runtime, scope: Scope, key: str,
+         state: str) -> dict[str, Any]:
+    try:
+        return assessments.get(session, runtime.matrix, scope, key, state)
+    except queries.NotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+
+
+def _optional_version(if_match: str | None) -> int | None:
+    return None if not if_match else etag_version(if_match)
+
+
+@router.get("/{state}", name="get_assessment", responses={200: {"model": AssessmentOut}})
+async def get_assessment(key: str, state: str, runtime: RuntimeDep,
+                         scope: ScopeDep) -> Response:
+    """One member state's national assessment of a risk you may see."""
+    return _response(await read(runtime, _one, runtime, scope, key, state))
+
+
+@router.put("/{state}", name="put_assessment", responses={200: {"model": AssessmentOut},
+                                                          201: {"model": AssessmentOut}})
+def put_assessment(
+    key: str, state: str, body: AssessmentBody, request: Request, session: SessionDep,
+    runtime: RuntimeDep, scope: ScopeDep, principal: Author, if_match: IfMatch = None,
+) -> Response:
+    """Set your state's national assessment (editors and analysts of its organisations)."""
+    expected = _optional_version(if_match)
+    try:
+        record = assessments.put(session, runtime.matrix, scope, principal, key, state, body,
+                                 who(request, principal), expected)
+        session.commit()
+    except queries.NotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except assessments.Refused as exc:
+        raise ApiError(403, "forbidden", str(exc)) from None
+    except assessments.Stale as exc:
+        if exc.missing:
+            raise ApiError(428, "precondition_required", str(exc)) from None
+        raise ApiError(412, "precondition_failed", str(exc)) from None
+    except ImportError_ as exc:
+        raise invalid(exc) from None
+    except IntegrityError:  # another request created it meanwhile
+        session.rollback()
+        raise ApiError(412, "precondition_failed",
+                       f"{state.upper()}'s assessment was just created by someone else") from None
+    return _response(record, 201 if record["version"] == 1 and expected is None else 200)
+
+
+@router.delete("/{state}", name="remove_assessment", status_code=204)
+def remove_assessment(
+    key: str, state: str, request: Request, session: SessionDep, runtime: RuntimeDep,
+    scope: ScopeDep, principal: Author, if_match: IfMatch = None,
+) -> Response:
+    """Remove your state's national assessment (its history stays)."""
+    expected = etag_version(if_match)
+    try:
+        assessments.remove(session, runtime.matrix, scope, principal, key, state,
+                           who(request, principal), expected)
+        session.commit()
+    except queries.NotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except assessments.Refused as exc:
+        raise ApiError(403, "forbidden", str(exc)) from None
+    except assessments.Stale as exc:
+        raise ApiError(412, "precondition_failed", str(exc)) from None
+    return Response(status_code=204)
+
+
+@router.get("/{state}/history", name="assessment_history", response_model=list[VersionOut])
+async def assessment_history(key: str, state: str, runtime: RuntimeDep,
+                             scope: ScopeDep) -> list[dict[str, Any]]:
+    """Every version of one state's assessment of a risk, oldest first."""
+    return await read(runtime, _history, scope, key, state)
+
+
+def _history(session: Session, scope: Scope, key: str, state: str) -> list[dict[str, Any]]:
+    try:
+        return assessments.history(session, scope, key, state)
+    except queries.NotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None

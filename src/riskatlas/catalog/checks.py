@@ -1,0 +1,134 @@
+"""Checks of a batch against what is stored: stale files, omitted fields, who may write what.
+
+Part of import phase one (validation): nothing here writes. Every write door (API, CLI, import)
+validates through catalog.importer, so these rules hold for all of them:
+
+- An existing record in the input must carry the version it was read at; a different one is a
+  conflict (`key: stored version N, file has M`), unless the import is forced.
+- A field the input does not carry keeps its stored value: marking, sharing, owner and links are
+  never reset by omission (texts keep the languages the input does not carry).
+- A writer (a principal; None is the local operator, who holds the database itself) changes only
+  records of its own organisation, as an editor; national assessments are written only by
+  editors and analysts of an organisation of that member state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from riskatlas.catalog import records as rec
+from riskatlas.catalog.matrix import Matrix
+from riskatlas.catalog.models import Measure, Risk
+from riskatlas.parties.models import Organisation, State
+from riskatlas.sharing.policy import Principal, Scope
+
+CHUNK = 500
+# Shown on export but decided elsewhere: never taken from an input record.
+DERIVED = {"risks": ("residual_level", "regional", "version", "links", "assessments"),
+           "measures": ("version", "links")}
+# Mappings whose keys an input may carry one at a time (a CSV column per language).
+MERGED = {"title", "summary", "rationale", "effect"}
+ASSESSORS = frozenset({"editor", "analyst", "admin"})
+
+
+def authored(record: dict[str, Any], entity: str) -> dict[str, Any]:
+    """The part of an export record its owner writes (what a version snapshot keeps)."""
+    return {k: v for k, v in record.items() if k not in DERIVED[entity]}
+
+
+def stored_records(
+    session: Session, matrix: Matrix, entity: str, keys: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    """The stored records among the given keys, in the export shape, read in full."""
+    wanted = sorted(set(keys))
+    model: Any = Risk if entity == "risks" else Measure
+    present: list[str] = []
+    for i in range(0, len(wanted), CHUNK):
+        present += session.scalars(select(model.key).where(model.key.in_(wanted[i:i + CHUNK])))
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(present), CHUNK):
+        part = present[i:i + CHUNK]
+        if entity == "risks":
+            rows = rec.risk_records(session, matrix, Scope.everything(), [Risk.key.in_(part)])
+        else:
+            rows = rec.measure_records(session, Scope.everything(), [Measure.key.in_(part)])
+        out.update({r["key"]: r for r in rows})
+    return out
+
+
+def merged(stored: dict[str, Any], data: dict[str, Any], entity: str) -> dict[str, Any]:
+    """The input record completed with the stored values of the fields it does not carry."""
+    # National assessments are not merged: the ones an input carries are set, the others kept.
+    out = authored(stored, entity)
+    for name, value in data.items():
+        if name in MERGED and isinstance(value, dict) and isinstance(out.get(name), dict):
+            out[name] = {**out[name], **value}
+        else:
+            out[name] = value
+    return out
+
+
+def version_problem(stored: int, given: Any) -> str | None:
+    if isinstance(given, bool) or not isinstance(given, int):
+        try:
+            given = int(str(given).strip()) if given is not None else None
+        except ValueError:
+            return f"stored version {stored}, file has {given!r} (not a version number)"
+    if given is None:
+        return f"stored version {stored}, file has none (export it again, or --force)"
+    if given != stored:
+        return f"stored version {stored}, file has {given}"
+    return None
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who writes, as the rules need it: None fields for the local operator."""
+
+    principal: Principal | None
+    state: str | None = None  # the state of the principal's organisation
+    state_is_member: bool = False
+
+    @property
+    def operator(self) -> bool:
+        return self.principal is None
+
+    def may_change(self, owner_key: str | None) -> bool:
+        who = self.principal
+        return who is None or (who.can_write and owner_key == who.org_key)
+
+    def may_assess(self, state: str) -> str | None:
+        """None when this writer may set `state`'s national assessment, else the reason."""
+        who = self.principal
+        if who is None:
+            return None
+        if who.anonymous or who.role not in ASSESSORS or who.token_scope == "read":
+            return "only editors and analysts of that state's organisations set its assessment"
+        if self.state != state or not self.state_is_member:
+            return (f"only organisations of {state} set {state}'s national assessment "
+                    f"(you are {who.org_key})")
+        return None
+
+
+OPERATOR = Writer(None)
+
+
+def writer_for(session: Session, principal: Principal | None) -> Writer:
+    if principal is None:
+        return OPERATOR
+    row = session.execute(select(Organisation.state_code, State.role)
+                          .outerjoin(State, State.code == Organisation.state_code)
+                          .where(Organisation.id == principal.org_id)).first()
+    state, role = row if row is not None else (None, None)
+    return Writer(principal, state, role == "member")
+
+
+def assessment_changed(old: dict[str, Any] | None, new: dict[str, Any]) -> bool:
+    if old is None:
+        return True
+    return any(old.get(k) != new.get(k) for k in ("likelihood", "impact", "rationale"))
