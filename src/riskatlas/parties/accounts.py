@@ -18,7 +18,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from riskatlas.audit.service import append as audit
@@ -83,21 +83,28 @@ def _iso(at: datetime | None) -> str | None:
     return None if at is None else as_utc(at).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build_principal(user: User, org_key: str, state_role: str | None,
+# The one place a standing is computed, as SQL so each look-up stays one query (the caller
+# outer-joins State on Organisation.state_code): the state's role for an organisation of a
+# state, else the organisation's own standing. A stateless body with none recorded (added
+# before standings were explicit) gets the least, observer, rather than a member's reach.
+STANDING: ColumnElement[str] = func.coalesce(State.role, Organisation.standing, "observer")
+
+
+def build_principal(user: User, org_key: str, standing: str,
                     token_scope: str | None = None) -> Principal:
-    """A principal from a user row and its organisation; no state means a regional body."""
+    """A principal from a user row, its organisation's key and standing (see STANDING)."""
     return Principal(user_id=user.id, username=user.username, org_id=user.org_id,
-                     org_key=org_key, role=user.role, standing=state_role or "regional",
+                     org_key=org_key, role=user.role, standing=standing,
                      token_scope=token_scope)
 
 
 def principal_for(session: Session, user: User) -> Principal:
-    """The principal of a signed-in user, with the standing of its organisation's state."""
-    org_key, state_role = session.execute(
-        select(Organisation.key, State.role)
+    """The principal of a signed-in user, with the standing of its organisation."""
+    org_key, standing = session.execute(
+        select(Organisation.key, STANDING)
         .outerjoin(State, State.code == Organisation.state_code)
         .where(Organisation.id == user.org_id)).one()
-    return build_principal(user, org_key, state_role)
+    return build_principal(user, org_key, standing)
 
 
 # --- passwords ---------------------------------------------------------------------------------
@@ -147,7 +154,8 @@ def add_user(
                            "starting with a letter or digit")
     if role not in ROLES:
         raise AccountError(f"invalid role {role!r}: one of {', '.join(ROLES)}")
-    org = session.scalar(select(Organisation).where(Organisation.key == org_key))
+    # Keys are stored upper-case (the catalog's rule for organisation codes)
+    org = session.scalar(select(Organisation).where(Organisation.key == org_key.strip().upper()))
     if org is None:
         raise AccountError(f"no organisation {org_key!r} (see: riskatlas orgs list)")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -329,14 +337,3 @@ def authenticate(session: Session, username: str, password: str, address: str | 
     _record(session, username, address, now, user, org_key, reason)
     raise LoginFailed(reason)
 
-
-def list_organisations(session: Session) -> list[dict[str, Any]]:
-    """Organisations with their state and standing, for `riskatlas orgs list`.
-
-    (It belongs with add_organisation in parties.service; kept here to stay within this
-    change's files.)"""
-    rows = session.execute(select(Organisation, State.role)
-                           .outerjoin(State, State.code == Organisation.state_code)
-                           .order_by(Organisation.key))
-    return [{"key": o.key, "name": o.name, "state": o.state_code,
-             "standing": role or "regional"} for o, role in rows]

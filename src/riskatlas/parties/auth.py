@@ -1,8 +1,9 @@
 """Who is calling: API tokens and browser sessions turned into a Principal.
 
-Both look-ups are one query each (token or session -> user -> organisation -> state), because
-they run on every request. Cookies and tokens are random; only their SHA-256 is stored, so a
-copy of the database does not let anyone sign in.
+Both look-ups are one query each (token or session -> user -> organisation -> state, the
+standing computed in SQL by accounts.STANDING), because they run on every request, so a change
+of standing counts from the next request. Cookies and tokens are random; only their SHA-256 is
+stored, so a copy of the database does not let anyone sign in.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from riskatlas.db import utcnow
-from riskatlas.parties.accounts import as_utc, build_principal, sha256_hex
+from riskatlas.parties.accounts import STANDING, as_utc, build_principal, sha256_hex
 from riskatlas.parties.models import ApiToken, Organisation, State, User, WebSession
 from riskatlas.sharing.policy import Principal
 
@@ -38,7 +39,7 @@ def token_grant(session: Session, raw_token: str | None) -> tuple[Principal, dat
         return None
     now = utcnow()
     row = session.execute(
-        select(ApiToken, User, Organisation.key, State.role)
+        select(ApiToken, User, Organisation.key, STANDING)
         .join(User, User.id == ApiToken.user_id)
         .join(Organisation, Organisation.id == User.org_id)
         .outerjoin(State, State.code == Organisation.state_code)
@@ -46,10 +47,10 @@ def token_grant(session: Session, raw_token: str | None) -> tuple[Principal, dat
                ApiToken.expires_at > now, User.active.is_(True))).first()
     if row is None:
         return None
-    token, user, org_key, state_role = row
+    token, user, org_key, standing = row
     if token.last_used_at is None or as_utc(token.last_used_at) <= now - LAST_USED_PRECISION:
         token.last_used_at = now
-    return (build_principal(user, org_key, state_role, token.scope),
+    return (build_principal(user, org_key, standing, token.scope),
             as_utc(token.expires_at))
 
 
@@ -74,7 +75,7 @@ def principal_from_session(session: Session,
     if not cookie_value:
         return None
     row = session.execute(
-        select(WebSession.csrf_token, User, Organisation.key, State.role)
+        select(WebSession.csrf_token, User, Organisation.key, STANDING)
         .join(User, User.id == WebSession.user_id)
         .join(Organisation, Organisation.id == User.org_id)
         .outerjoin(State, State.code == Organisation.state_code)
@@ -82,8 +83,8 @@ def principal_from_session(session: Session,
                WebSession.expires_at > utcnow(), User.active.is_(True))).first()
     if row is None:
         return None
-    csrf, user, org_key, state_role = row
-    return build_principal(user, org_key, state_role), csrf
+    csrf, user, org_key, standing = row
+    return build_principal(user, org_key, standing), csrf
 
 
 def end_session(session: Session, cookie_value: str | None) -> None:

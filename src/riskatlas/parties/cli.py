@@ -1,4 +1,4 @@
-"""CLI for organisations, users and API tokens (registered in riskatlas.cli).
+"""CLI for states, organisations, users and API tokens (registered in riskatlas.cli).
 
 Secrets (generated passwords, tokens) are the only thing written to stdout, and only after the
 transaction has committed, so a script can capture them and never captures one that was not
@@ -15,9 +15,9 @@ import typer
 
 from riskatlas.cli_options import Db, Fmt, err, fail, runtime
 from riskatlas.output import Format, emit
-from riskatlas.parties import accounts
-from riskatlas.parties.service import add_organisation
+from riskatlas.parties import accounts, service
 
+states_app = typer.Typer(help="States of the grouping and their roles.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Organisations.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -35,27 +35,107 @@ class TokenScope(StrEnum):
     write = "write"
 
 
-@orgs_app.command("add")
-def orgs_add(
-    name: Annotated[str, typer.Argument(help="Name, which is also the organisation's key.")],
-    state: Annotated[str | None, typer.Option(
-        "--state", help="ISO 3166-1 alpha-3 code of its state; omit for a regional body.")] = None,
-    db: Db = None,
+class StateRole(StrEnum):
+    member = "member"
+    partner = "partner"
+    observer = "observer"
+
+
+class BodyStanding(StrEnum):
+    regional = "regional"
+    partner = "partner"
+    observer = "observer"
+
+
+RoleOption = Annotated[StateRole, typer.Option(
+    "--role", help="member, partner or observer: what its organisations read.")]
+StandingOption = Annotated[BodyStanding, typer.Option(
+    "--standing", help="For a body without a state: regional (reads as a member), partner or "
+    "observer.")]
+
+
+@states_app.command("add")
+def states_add(
+    code: Annotated[str, typer.Argument(metavar="ISO3", help="ISO 3166-1 alpha-3 code.")],
+    role: RoleOption, db: Db = None,
 ) -> None:
-    """Add an organisation of a state of the grouping."""
+    """Add a state to the grouping (named in English and Russian from ISO 3166)."""
     with runtime(db).transaction() as session:
         try:
-            org = add_organisation(session, name, state)
-        except ValueError as exc:
+            state = service.add_state(session, code, role.value)
+        except service.PartiesError as exc:
             fail(str(exc))
-    err.print(f"Added organisation {org.key}.", highlight=False)
+    err.print(f"Added state {state.code} ({state.name['en']}) as {state.role}.", highlight=False)
+
+
+@states_app.command("list")
+def states_list(db: Db = None, fmt: Fmt = Format.table) -> None:
+    """List the states of the grouping with their names and roles."""
+    with runtime(db).transaction() as session:
+        rows = service.list_states(session)
+    emit(rows, fmt, ("code", "name_en", "name_ru", "role"), title=f"{len(rows)} states")
+
+
+@states_app.command("set")
+def states_set(
+    code: Annotated[str, typer.Argument(metavar="ISO3", help="ISO 3166-1 alpha-3 code.")],
+    role: RoleOption, db: Db = None,
+) -> None:
+    """Change a state's role; its organisations read accordingly from the next request."""
+    with runtime(db).transaction() as session:
+        try:
+            state = service.set_state_role(session, code, role.value)
+        except service.PartiesError as exc:
+            fail(str(exc))
+    err.print(f"{state.code} is now {state.role}.", highlight=False)
+
+
+@orgs_app.command("add")
+def orgs_add(
+    name: Annotated[str, typer.Argument(help="The organisation's name.")],
+    key: Annotated[str | None, typer.Option(
+        "--key", help="Its key (letters, digits, - _ .; stored upper-case). Default: made from "
+        "the name, e.g. MINISTRY-OF-EMERGENCIES.")] = None,
+    state: Annotated[str | None, typer.Option(
+        "--state", help="ISO 3166-1 alpha-3 code of its state (see: states list).")] = None,
+    standing: Annotated[BodyStanding | None, typer.Option(
+        "--standing", help="For a body without a state, instead of --state: regional, "
+        "partner or observer.")] = None,
+    db: Db = None,
+) -> None:
+    """Add an organisation: of a state (--state), or a body without one (--standing)."""
+    if (state is None) == (standing is None):
+        fail("give exactly one of --state ISO3 (an organisation of a state) and --standing "
+             "regional|partner|observer (a body without a state)", 2)
+    with runtime(db).transaction() as session:
+        try:
+            org = service.add_organisation(session, name, state=state, key=key,
+                                           standing=standing.value if standing else None)
+        except service.PartiesError as exc:
+            fail(str(exc))
+    where = f"state {org.state_code}" if org.state_code else f"standing {org.standing}"
+    err.print(f"Added organisation {org.key} ({where}).", highlight=False)
+
+
+@orgs_app.command("set")
+def orgs_set(
+    key: Annotated[str, typer.Argument(help="The organisation's key (see: orgs list).")],
+    standing: StandingOption, db: Db = None,
+) -> None:
+    """Change the standing of a body without a state (a state's organisations: states set)."""
+    with runtime(db).transaction() as session:
+        try:
+            org = service.set_standing(session, key, standing.value)
+        except service.PartiesError as exc:
+            fail(str(exc))
+    err.print(f"{org.key} now has the standing {org.standing}.", highlight=False)
 
 
 @orgs_app.command("list")
 def orgs_list(db: Db = None, fmt: Fmt = Format.table) -> None:
     """List organisations with their state and standing in the grouping."""
     with runtime(db).transaction() as session:
-        rows = accounts.list_organisations(session)
+        rows = service.list_organisations(session)
     emit(rows, fmt, ("key", "name", "state", "standing"), title=f"{len(rows)} organisations")
 
 

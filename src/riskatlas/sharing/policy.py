@@ -23,6 +23,10 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
 from riskatlas.sharing.models import RecordShare, SharingGroupMember
 
+# Every standing a principal can have: a state's role (member, partner, observer), or the
+# standing recorded for a body without a state (regional, partner, observer).
+STATE_ROLES = ("member", "partner", "observer")
+BODY_STANDINGS = ("regional", "partner", "observer")
 GROUPING_ROLES = frozenset({"member", "partner", "regional"})
 MEMBER_ROLES = frozenset({"member", "regional"})
 TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
@@ -30,8 +34,9 @@ TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is asking. `standing` is the role of the user's organisation in the grouping:
-    member, partner, observer, or regional for a body with no state (the secretariat)."""
+    """Who is asking. `standing` is the role of the user's organisation in the grouping: its
+    state's role, or for a body with no state the standing recorded for it (regional for the
+    secretariat, partner or observer for another grouping's body)."""
 
     user_id: int | None = None
     username: str | None = None
