@@ -159,8 +159,8 @@ def _guard(session: Session, risk_id: int, state: str, expected: int | None,
             raise Stale(f"there is no assessment by {state} to replace (If-Match {expected})")
         return False
     if expected is None:
-        raise Stale(f"{state}'s assessment exists: send If-Match with its ETag to change it",
-                    missing=True)
+        raise Stale(f"{state}'s assessment exists (version {current}): name the version you "
+                    "change (If-Match at the API, --version at the command line)", missing=True)
     locked = session.execute(update(Assessment).where(
         Assessment.risk_id == risk_id, Assessment.state_code == state,
         Assessment.version == expected).values(version=Assessment.version))

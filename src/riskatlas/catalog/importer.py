@@ -134,7 +134,7 @@ def _validate_items(
                 continue
             stale = checks.version_problem(stored["version"], data.get("version"))
             if stale is not None and not force:
-                found.add(item, ("version",) if "version" in data else ("key",), stale)
+                found.add(item, (stored["key"],), stale)  # reported as `file:line: KEY: ...`
             data = checks.merged(stored, data, item.section)
         try:
             model = MODELS[item.section].model_validate(data, context={"matrix": matrix})

@@ -64,8 +64,9 @@ def write(
     before = _stored(session, set(changed_risks), set(changed_measures))
     state = _State(before)
     owners = _owners(session, risk_of.values())
-    visible_risks, visible_measures = _visible(session, batch, risk_of.values(),
-                                               measure_of.values())
+    visible_risks, visible_measures = _visible(
+        session, batch, {*risk_of.values(), *(r for r, _ in before)},
+        {*measure_of.values(), *(m for _, m in before)})
     # A risk in the batch that names its measures decides its links itself, whoever writes
     # the measure side (a stored risk always does: the validation completed it).
     decided = {r.key: (set(r.measures), set(r.rejected_measures)) for r in batch.risks
