@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
@@ -14,6 +16,8 @@ from riskatlas.catalog import records as rec
 from riskatlas.catalog.files import dump_yaml
 from riskatlas.catalog.matrix import Matrix, MatrixError
 from riskatlas.catalog.models import Measure, MeasureState, Risk, RiskState, Version
+from riskatlas.catalog.schemas import DOMAINS, Category, MeasureKind, MeasureStatus, RiskStatus
+from riskatlas.parties.models import State
 from riskatlas.search.service import search
 from riskatlas.sharing.policy import Scope
 
@@ -23,6 +27,10 @@ RANKED_CHUNK = 500  # search hits turned into records per query
 RISK_SORTS = ("key", "level", "residual_level", "likelihood", "impact", "domain", "status",
               "updated_at")
 MEASURE_SORTS = ("key", "status", "kind", "updated_at")
+CATEGORIES: tuple[str, ...] = get_args(Category)
+RISK_STATUSES: tuple[str, ...] = get_args(RiskStatus)
+MEASURE_STATUSES: tuple[str, ...] = get_args(MeasureStatus)
+MEASURE_KINDS: tuple[str, ...] = get_args(MeasureKind)
 
 
 class NotFound(LookupError):
@@ -41,41 +49,91 @@ def _order(model: Any, allowed: tuple[str, ...], sort: str | None) -> list[Any]:
     return [column.desc() if sort.startswith("-") else column.asc(), model.key]
 
 
+class FilterError(Exception):
+    """Filter values that name nothing (strict filters); `problems` as (filter, reason) pairs.
+
+    Not a ValueError: callers that turn ValueError into a bare message (an unknown sort) would
+    swallow the per-filter problems that the API reports.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        super().__init__("; ".join(f"{name}: {reason}" for name, reason in problems))
+        self.problems = problems
+
+
+def _norm(value: str) -> str:
+    """Enum values as schemas read them: any case, spaces or hyphens ('In progress')."""
+    return re.sub(r"[\s\-]+", "_", value.strip().lower())
+
+
+def _unknown(name: str, values: list[str], allowed: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(name, f"expected one of {', '.join(allowed)}, got {value!r}")
+            for value in values if _norm(value) not in allowed]
+
+
+def _unknown_states(session: Session, values: list[str]) -> list[tuple[str, str]]:
+    if not values:
+        return []
+    known = sorted(session.scalars(select(State.code)))
+    return [("state", f"expected one of {', '.join(known)}, got {value!r}")
+            for value in values if value.strip().upper() not in known]
+
+
+def _levels(matrix: Matrix, values: list[str]) -> list[int]:
+    levels = []
+    for value in values:
+        # Not strict: a level that names nothing matches nothing.
+        with contextlib.suppress(MatrixError):
+            levels.append(matrix.parse("level", value))
+    return levels
+
+
 @dataclass
 class RiskFilters:
     domain: list[str] = field(default_factory=list)
     state: list[str] = field(default_factory=list)
     level: list[str] = field(default_factory=list)
+    residual_level: list[str] = field(default_factory=list)
     status: list[str] = field(default_factory=list)
     category: list[str] = field(default_factory=list)
-    # The CLI wants an unknown level to be an error; the API treats any unknown filter value
-    # (level, domain, state...) alike: it matches nothing.
+    # Strict (the CLI and the API): list_risks raises FilterError for a value that names
+    # nothing. Otherwise (HTML pages, links typed by hand) such a value matches nothing.
     strict: bool = False
+
+    def check(self, session: Session, matrix: Matrix) -> None:
+        """Raise FilterError naming every unknown value and the values allowed."""
+        problems = [*_unknown("domain", self.domain, DOMAINS),
+                    *_unknown("category", self.category, CATEGORIES),
+                    *_unknown("status", self.status, RISK_STATUSES)]
+        for name, values in (("level", self.level), ("residual_level", self.residual_level)):
+            for value in values:
+                try:
+                    matrix.parse("level", value)
+                except MatrixError as exc:
+                    problems.append((name, str(exc)))
+        problems += _unknown_states(session, self.state)
+        if problems:
+            raise FilterError(problems)
 
     def where(self, matrix: Matrix) -> list[ColumnElement[bool]]:
         out: list[ColumnElement[bool]] = []
         if self.domain:
-            out.append(Risk.domain.in_([d.lower() for d in self.domain]))
+            out.append(Risk.domain.in_([_norm(d) for d in self.domain]))
         if self.category:
-            out.append(Risk.category.in_([c.lower() for c in self.category]))
+            out.append(Risk.category.in_([_norm(c) for c in self.category]))
         if self.status:
-            out.append(Risk.status.in_([s.lower() for s in self.status]))
+            out.append(Risk.status.in_([_norm(s) for s in self.status]))
         if self.level:
-            levels = []
-            for value in self.level:
-                try:
-                    levels.append(matrix.parse("level", value))
-                except MatrixError as exc:
-                    if self.strict:
-                        raise ValueError(f"level: {exc}") from None
-            out.append(Risk.level.in_(levels))
+            out.append(Risk.level.in_(_levels(matrix, self.level)))
+        if self.residual_level:
+            out.append(Risk.residual_level.in_(_levels(matrix, self.residual_level)))
         if self.state:
             # EXISTS rather than `id IN (…)`: SQLite then drives from the covering indexes of
             # risks (domain, key, scope and filter columns) instead of reading each risk of the
             # state by rowid, JSON overflow pages included (filtered count 19 -> 1 ms).
             out.append(select(RiskState.risk_id).where(
                 RiskState.risk_id == Risk.id,
-                RiskState.state_code.in_([s.upper() for s in self.state])).exists())
+                RiskState.state_code.in_([s.strip().upper() for s in self.state])).exists())
         return out
 
 
@@ -84,17 +142,29 @@ class MeasureFilters:
     status: list[str] = field(default_factory=list)
     state: list[str] = field(default_factory=list)
     kind: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # not a list filter: the links of a record
+    strict: bool = False  # as in RiskFilters
+
+    def check(self, session: Session) -> None:
+        """Raise FilterError naming every unknown value and the values allowed."""
+        problems = [*_unknown("status", self.status, MEASURE_STATUSES),
+                    *_unknown("kind", self.kind, MEASURE_KINDS),
+                    *_unknown_states(session, self.state)]
+        if problems:
+            raise FilterError(problems)
 
     def where(self) -> list[ColumnElement[bool]]:
         out: list[ColumnElement[bool]] = []
         if self.status:
-            out.append(Measure.status.in_([s.lower().replace(" ", "_") for s in self.status]))
+            out.append(Measure.status.in_([_norm(s) for s in self.status]))
         if self.kind:
-            out.append(Measure.kind.in_([k.lower() for k in self.kind]))
+            out.append(Measure.kind.in_([_norm(k) for k in self.kind]))
+        if self.keys:
+            out.append(Measure.key.in_([k.strip().upper() for k in self.keys]))
         if self.state:  # EXISTS: see RiskFilters
             out.append(select(MeasureState.measure_id).where(
                 MeasureState.measure_id == Measure.id,
-                MeasureState.state_code.in_([s.upper() for s in self.state])).exists())
+                MeasureState.state_code.in_([s.strip().upper() for s in self.state])).exists())
         return out
 
 
@@ -125,6 +195,8 @@ def list_risks(
     RISK_SORTS, `-` in front for descending; default key). `raw_json`: texts as stored JSON,
     for answers only orjson writes (records.risk_records).
     """
+    if filters.strict:
+        filters.check(session, matrix)
     where = filters.where(matrix) + (extra or [])
     if q is not None and q.strip():
         found, hits = search(session, scope, q, "risk", limit, offset, where=where)
@@ -143,6 +215,8 @@ def list_measures(
     q: str | None = None, sort: str | None = None, raw_json: bool = False,
 ) -> tuple[int, list[dict[str, Any]]]:
     """As list_risks, for measures (sort fields: MEASURE_SORTS)."""
+    if filters.strict:
+        filters.check(session)
     where = filters.where() + (extra or [])
     if q is not None and q.strip():
         found, hits = search(session, scope, q, "measure", limit, offset, where=where)
