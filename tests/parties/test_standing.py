@@ -99,6 +99,17 @@ def test_a_stateless_body_without_a_recorded_standing_reads_as_an_observer(
         assert accounts.principal_for(session, user).standing == "observer"
 
 
+def test_users_still_join_an_organisation_keyed_before_keys_were_upper_case(
+    db_url: str, rt: Runtime,
+) -> None:
+    with rt.transaction() as session:
+        session.add(Organisation(key="Ministry of Emergencies", name={"en": "M", "ru": "M"},
+                                 state_code="KGZ"))
+    ok("users", "add", "aida", "--org", "Ministry of Emergencies", "--role", "viewer",
+       db_url=db_url)
+    ok("users", "add", "bek", "--org", "kgz-sc", "--role", "viewer", db_url=db_url)
+
+
 def test_the_secretariat_is_regional_from_the_library(db_url: str) -> None:
     secretariat = _listed(db_url)["C5-SEC"]
     assert (secretariat["state"], secretariat["standing"]) == (None, "regional")

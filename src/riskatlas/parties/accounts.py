@@ -154,8 +154,10 @@ def add_user(
                            "starting with a letter or digit")
     if role not in ROLES:
         raise AccountError(f"invalid role {role!r}: one of {', '.join(ROLES)}")
-    # Keys are stored upper-case (the catalog's rule for organisation codes)
-    org = session.scalar(select(Organisation).where(Organisation.key == org_key.strip().upper()))
+    # Keys are stored upper-case (the catalog's rule for organisation codes); the key as given
+    # still finds one made before that rule (e.g. "Ministry of Emergencies").
+    org = session.scalar(select(Organisation).where(
+        Organisation.key.in_({org_key, org_key.strip().upper()})).order_by(Organisation.key))
     if org is None:
         raise AccountError(f"no organisation {org_key!r} (see: riskatlas orgs list)")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
