@@ -18,7 +18,8 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from riskatlas.catalog.files import dump_yaml, write_csv
+from riskatlas.catalog.files import dump_yaml
+from riskatlas.catalog.spreadsheets import write_csv
 
 
 class Format(StrEnum):

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from riskatlas.catalog.files import CELL_LIMIT, neutralise, restore
+from riskatlas.catalog.spreadsheets import CELL_LIMIT, neutralise, restore
 from riskatlas.config import Settings
 from riskatlas.parties.service import seed
 from riskatlas.runtime import Runtime

@@ -3,47 +3,21 @@
 Positions are worked out only when a file has problems: composing a YAML node tree is far slower
 than loading the data, and a valid file of 40,000 records must import in seconds.
 
-CSV and XLSX share one table layout (docs/catalog-format.md, "Spreadsheets"): texts one column
-per language (`title.en`), lists as `;`-separated values, nested fields as JSON, numbers as
-numbers, and formula prefixes neutralised. The table code is here; the workbook part is in
-catalog.spreadsheets (openpyxl is imported only when a workbook is read or written).
+CSV and XLSX files are tables: their layout, reading and writing are in catalog.spreadsheets.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
 import json
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
 SECTIONS = ("actors", "risks", "measures")
-LIST_COLUMNS = {"states", "actors", "measures", "risks", "rejected_measures"}
-# Nested fields, one JSON cell each. `regional` and `effect` are written otherwise (derived;
-# two number columns) but read as JSON too.
-JSON_COLUMNS = {"drivers", "warning_signs", "sources", "assessments", "sharing", "links",
-                "regional", "effect"}
-NUMBER_COLUMNS = {"version", "progress", "effect.likelihood", "effect.impact"}
-TEXT_FIELDS = {"title", "summary", "rationale", "name"}
 READABLE = (".csv", ".yaml", ".yml", ".json", ".xlsx")  # what a folder contributes
-
-# The most one cell (a text or a JSON list of sources) may hold, in characters: well above any
-# real record, and a bound on what one hostile cell costs. The csv module's own default (128 Ki)
-# is below what long texts need, and past it the reader raised instead of reporting.
-CELL_LIMIT = 1024 * 1024
-csv.field_size_limit(CELL_LIMIT)
-
-# OWASP "CSV injection": a cell starting with one of these is a formula (or becomes one) when a
-# spreadsheet opens the file. Export puts a ' in front; import takes exactly that one off.
-FORMULA_PREFIXES = frozenset("=+-@\t\r")
-_INTEGER = re.compile(r"-?\d+")
-_SPLIT = re.compile(r"[;,]")  # keys and state codes hold neither
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -160,7 +134,9 @@ def read(path: Path) -> list[Item]:
         raise FileError([Problem(name, 0, "file", reason)])
     text = _decoded(path, suffix)
     if suffix == ".csv":
-        return _read_csv(name, text)
+        from riskatlas.catalog.spreadsheets import read_csv
+
+        return read_csv(name, text)
     if suffix == ".json":
         try:
             doc = json.loads(text)
@@ -269,30 +245,8 @@ def _walk(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int
             _walk(value, (*path, i), out)
 
 
-# --- Tables (CSV and XLSX): one per section, nested fields flattened ---------------------------
-
-
-def neutralise(value: str) -> str:
-    """A leading ' on a text a spreadsheet would run as a formula (OWASP CSV injection).
-
-    Quotes already in front count as part of the prefix (`'=x` is written `''=x`): import takes
-    exactly one quote off a cell that starts, after its quotes, with a formula character, so
-    every text reads back as it was.
-    """
-    if value and (value[0] in FORMULA_PREFIXES
-                  or value[0] == "'" and value.lstrip("'")[:1] in FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def restore(value: str) -> str:
-    """The text that `neutralise` was given."""
-    if value[:1] == "'" and value.lstrip("'")[:1] in FORMULA_PREFIXES:
-        return value[1:]
-    return value
-
-
 def section_of(header: Sequence[str]) -> str | None:
+    """The kind of records a table (or a bare list of records) holds, told by its columns."""
     if "domain" in header:
         return "risks"
     if "treatment" in header:
@@ -302,190 +256,12 @@ def section_of(header: Sequence[str]) -> str | None:
     return None
 
 
-UNKNOWN_TABLE = ("cannot tell whether the table holds risks (a 'domain' column), measures "
-                 "('treatment') or actors ('kind' and 'name.en')")
-TOO_LONG = f"a cell longer than {CELL_LIMIT:,} characters (1 MiB), the most one cell may hold"
+def write_csv(records: list[dict[str, Any]], out: IO[str]) -> None:
+    """Records as CSV, in the spreadsheet layout (catalog.spreadsheets.write_csv); here for the
+    callers that import it with the other file functions."""
+    from riskatlas.catalog.spreadsheets import write_csv as write
 
-
-def _read_csv(name: str, text: str) -> list[Item]:
-    # The decoder took a BOM off; a second one is left by tools that read the file's BOM as
-    # text and wrote it back with one of their own.
-    text = text.lstrip("\ufeff")
-    # Spreadsheets in many locales save with ';' (or tabs) between cells. The header names
-    # hold none of these characters, so the most frequent one in it is the delimiter
-    # (csv.Sniffer guesses from the data rows too, and JSON cells mislead it).
-    header_line = text.split("\n", 1)[0]
-    delimiter = max(",;\t", key=header_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    items: list[Item] = []
-    problems: list[Problem] = []
-    line = 1  # where the row being read starts (a quoted cell may hold line breaks)
-    try:
-        header = [col.strip() for col in next(reader, [])]
-        section = section_of(header)
-        if section is None:
-            raise FileError([Problem(name, 1, "header", UNKNOWN_TABLE)])
-        problems += header_problems(name, header)
-        line = reader.line_num + 1
-        for cells in reader:
-            item, row_problems = row_item(name, section, header, len(items), line, cells)
-            problems += row_problems
-            if item is not None:
-                items.append(item)
-            line = reader.line_num + 1
-    except csv.Error as exc:  # the rest of the file cannot be read reliably: stop here
-        too_long = "field larger than field limit" in str(exc)
-        problems.append(Problem(name, line, "cell" if too_long else "file",
-                                TOO_LONG if too_long else f"invalid CSV: {exc}"))
-    if problems:
-        raise FileError(problems)
-    return items
-
-
-def header_problems(name: str, header: Sequence[str]) -> list[Problem]:
-    seen: set[str] = set()
-    problems: list[Problem] = []
-    for column in header:
-        if column and column in seen:
-            problems.append(Problem(name, 1, column, "the column appears twice"))
-        seen.add(column)
-    return problems
-
-
-def row_item(
-    name: str, section: str, header: Sequence[str], index: int, line: int, cells: Sequence[Any],
-) -> tuple[Item | None, list[Problem]]:
-    """The record of one table row (None for a blank row) and the problems of its cells."""
-    if all(cell is None or isinstance(cell, str) and not cell.strip() for cell in cells):
-        return None, []
-    record: dict[str, Any] = {}
-    problems: list[Problem] = []
-    for position, raw in enumerate(cells):
-        column = header[position] if position < len(header) else ""
-        value = _cell(column, raw)
-        if value is None:
-            continue
-        if not column:
-            problems.append(Problem(name, line, f"column {position + 1}",
-                                    "a value in a column without a header"))
-        elif isinstance(value, str) and len(value) > CELL_LIMIT:
-            problems.append(Problem(name, line, column, TOO_LONG))
-        else:
-            try:
-                _put(record, column, value)
-            except ValueError as exc:
-                problems.append(Problem(name, line, column, str(exc)))
-    return Item(section, record, name, index, line=line), problems
-
-
-def _cell(column: str, raw: Any) -> Any:
-    """The value of a cell as a record holds it; None for an empty one. Workbook cells may be
-    numbers or dates: in a text column they read as the text a person typed."""
-    if raw is None:
-        return None
-    if isinstance(raw, str):
-        value = restore(raw).strip()
-        if not value:
-            return None
-        if column in NUMBER_COLUMNS and _INTEGER.fullmatch(value):
-            return int(value)
-        return value
-    if isinstance(raw, bool):
-        return raw if column in NUMBER_COLUMNS else str(raw).lower()
-    if isinstance(raw, int | float):
-        whole = float(raw).is_integer()
-        if column in NUMBER_COLUMNS:
-            return int(raw) if whole else raw
-        return str(int(raw)) if whole else repr(raw)
-    if isinstance(raw, dt.datetime):
-        return raw.date().isoformat() if raw.time() == dt.time() else raw.isoformat()
-    if isinstance(raw, dt.date | dt.time):
-        return raw.isoformat()
-    return str(raw)
-
-
-def _put(record: dict[str, Any], column: str, value: Any) -> None:
-    if "." in column:
-        head, _, sub = column.partition(".")
-        target = record.setdefault(head, {})
-        if not isinstance(target, dict):
-            raise ValueError(f"{head!r} is also given as a whole")
-        target[sub] = _list(value) if head == "sharing" and isinstance(value, str) else value
-    elif column in LIST_COLUMNS and isinstance(value, str):
-        record[column] = _list(value)
-    elif column in JSON_COLUMNS and isinstance(value, str):
-        record[column] = _json(value)
-    else:
-        record[column] = value
-
-
-def _list(value: str) -> Any:
-    if value.startswith("["):  # a JSON list, as earlier exports and other tools write them
-        return _json(value)
-    return [part.strip() for part in _SPLIT.split(value) if part.strip()]
-
-
-def _json(value: str) -> Any:
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"invalid JSON in cell: {exc.msg} (character {exc.pos + 1})") from None
-
-
-def _flatten(record: dict[str, Any], languages: list[str]) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for key, value in record.items():
-        if key in TEXT_FIELDS and isinstance(value, dict):
-            for lang in languages:
-                row[f"{key}.{lang}"] = value.get(lang, "")
-        elif key in TEXT_FIELDS and value is None:
-            continue
-        elif key == "effect" and isinstance(value, dict):
-            row["effect.likelihood"] = value.get("likelihood", 0)
-            row["effect.impact"] = value.get("impact", 0)
-        elif key in LIST_COLUMNS and isinstance(value, list):
-            row[key] = ";".join(map(str, value))
-        elif key == "sharing" and isinstance(value, dict) and not any(value.values()):
-            row[key] = ""  # no grants: an empty cell rather than three empty lists
-        elif isinstance(value, dict | list):
-            row[key] = json.dumps(value, ensure_ascii=False) if value else ""
-        else:
-            row[key] = "" if value is None else value
-    return row
-
-
-def table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
-    """The header and rows of records as a spreadsheet holds them: one column per language of
-    each text, texts neutralised (see `neutralise`), numbers as numbers, "" for an empty cell."""
-    languages: list[str] = []
-    for record in records:
-        for key in TEXT_FIELDS:
-            for lang in record.get(key) or {}:
-                if lang not in languages:
-                    languages.append(lang)
-    flat = [_flatten(r, languages) for r in records]
-    header: list[str] = []
-    seen: set[str] = set()
-    for row in flat:
-        for column in row:
-            if column not in seen:
-                seen.add(column)
-                header.append(column)
-    rows = [[_written(row.get(column, "")) for column in header] for row in flat]
-    return header, rows
-
-
-def _written(value: Any) -> Any:
-    return neutralise(value) if isinstance(value, str) else value
-
-
-def write_csv(records: list[dict[str, Any]], out: io.TextIOBase | Any) -> None:
-    """Records as CSV (see `table`). The caller chooses the encoding: files and downloads are
-    written with a BOM (utf-8-sig), without which Excel reads UTF-8 as the locale's code page."""
-    header, rows = table(records)
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    write(records, out)
 
 
 def dump_yaml(doc: Any) -> str:
