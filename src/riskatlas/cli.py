@@ -14,13 +14,13 @@ from riskatlas.catalog import assessment_cli
 from riskatlas.catalog import cli as catalog_cli
 from riskatlas.catalog.importer import ImportError_
 from riskatlas.catalog.library import load_default_catalog
-from riskatlas.cli_options import Db, Fmt, err, fail, report, runtime
+from riskatlas.cli_options import Commands, Db, Fmt, err, fail, report, runtime
 from riskatlas.output import Format, emit
 from riskatlas.parties.cli import orgs_app, states_app, tokens_app, users_app
 from riskatlas.sharing.cli import groups_app
 
 app = typer.Typer(help="Risk Atlas: a shared catalog of regional security risks and measures.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False, cls=Commands)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 app.add_typer(catalog_cli.risks_app, name="risks")
@@ -85,6 +85,8 @@ def serve(
     if db:
         os.environ["RISKATLAS_DATABASE_URL"] = db
     rt = runtime(db)
+    with rt.engine.connect():  # a database that cannot be used is a clear error, not a 500
+        pass
     uvicorn.run("riskatlas.web.app:create_app", factory=True, workers=workers,
                 host=host or rt.settings.host, port=port or rt.settings.port)
 

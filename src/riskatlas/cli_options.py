@@ -12,12 +12,32 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from riskatlas.audit.service import Who
 from riskatlas.output import Format
 from riskatlas.runtime import Runtime, make_runtime
 
 err = Console(stderr=True)
+
+
+class Commands(TyperGroup):
+    """The top-level command group: turns the failures a user can cause from outside the
+    program (a database URL that does not parse or cannot be opened, a file that cannot be
+    written) into a clear message and exit status 2 instead of a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's own copy of click.Context
+        from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+        try:
+            return super().invoke(ctx)
+        except ArgumentError as exc:
+            fail(f"--db: not a database URL ({exc})", 2)
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            fail(f"cannot use the database: {reason}", 2)
+        except OSError as exc:
+            fail(str(exc), 2)
 
 Db = Annotated[str | None, typer.Option("--db", help="Database URL (default: "
                                         "RISKATLAS_DATABASE_URL or sqlite:///riskatlas.db).")]

@@ -35,7 +35,8 @@ def test_writes_are_audited_with_before_and_after(db_url: str) -> None:
     assert (before["impact"], after["impact"]) == ("Very High", "Low")
     result = _verify(db_url)
     assert result.exit_code == 0, result.output
-    assert "intact: 5 entries" in result.stderr
+    # 2 risks, 2 measures, TJK's assessment of CA-TST-001 (its own record), 1 edit
+    assert "intact: 6 entries" in result.stderr
 
 
 @pytest.mark.parametrize("tamper, seq", [

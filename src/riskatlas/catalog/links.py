@@ -117,9 +117,13 @@ def write(
 
     after = state.links
     _apply(session, before, after)
-    return {rid for rid, mid in before.keys() | after.keys()
+    # Rated again: risks whose accepted links changed, and those a changed measure treats
+    # (its status or effect may be what changed).
+    written = set(changed_measures)
+    return {rid for (rid, mid) in before.keys() | after.keys()
             if (before.get((rid, mid), ("", 0))[0] == "accepted")
-            != (after.get((rid, mid), ("", 0))[0] == "accepted")}
+            != (after.get((rid, mid), ("", 0))[0] == "accepted")
+            or (mid in written and after.get((rid, mid), ("", 0))[0] == "accepted")}
 
 
 def _decides(risk: RiskIn) -> bool:

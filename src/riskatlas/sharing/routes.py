@@ -16,12 +16,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from riskatlas.catalog.schemas import ErrorOut
 from riskatlas.sharing import service
 from riskatlas.sharing.policy import Principal
 from riskatlas.web.deps import SAFE_METHODS, CurrentPrincipal, SessionDep, require_writer, who
 from riskatlas.web.errors import ApiError
 
-router = APIRouter(prefix="/api/v1/groups", tags=["sharing"])
+router = APIRouter(prefix="/api/v1/groups", tags=["sharing"], responses={
+    code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422)})
 ANSWERS = {"invalid": (422, "validation_error"), "unknown": (404, "not_found"),
            "conflict": (409, "conflict")}
 
