@@ -168,3 +168,31 @@ def test_text_that_only_looks_like_a_nul_escape_is_accepted(
     load(db_url, path)
     summary = export(db_url)["risks"][1]["summary"]["en"]
     assert summary == "a literal \\u0000 in text"
+
+
+def test_a_broken_cell_hides_no_other_problem_and_all_come_in_file_order(
+    db_url: str, tmp_path: Path
+) -> None:
+    source = '"[{""title"": ""t"", ""url"": ""https://example.org/x"", ""published"": ""2020""}]"'
+    header = ("key,title.en,title.ru,summary.en,summary.ru,category,domain,states,likelihood,"
+              "impact,rationale.en,rationale.ru,sources")
+    rows = [f"CA-X-001,A,А,S,С,traditional,borders,KGZ,High,High,r,р,{source}",
+            'CA-X-002,A,А,S,С,imaginary,borders,KGZ,High,High,r,р,"[{broken json"',
+            f"CA-X-001,A,А,S,С,traditional,borders,KGZ,High,High,r,р,{source}"]
+    first = tmp_path / "a.csv"
+    first.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    second = tmp_path / "b.yaml"
+    second.write_text("risks:\n  - key: CA-X-003\n    domain: nowhere\n", encoding="utf-8")
+    for command in ("validate", "import"):
+        result = cli(command, str(first), str(second), "--db", db_url)
+        assert result.exit_code == 2
+        lines = [ln for ln in result.stderr.splitlines() if ln.startswith(str(tmp_path))]
+        assert lines[:3] == [
+            f"{first}:3: sources: invalid JSON in cell: Expecting property name enclosed in "
+            "double quotes (character 3)",
+            f"{first}:3: category: Input should be 'traditional', 'emerging' or 'hybrid'",
+            f"{first}:4: key: CA-X-001 is defined twice (first at {first}:2)",
+        ]
+        assert lines[3:] and all(ln.startswith(f"{second}:") for ln in lines[3:])
+        assert any("domain:" in ln for ln in lines[3:])
+    assert export(db_url)["risks"] == []

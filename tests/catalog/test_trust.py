@@ -196,3 +196,62 @@ def test_an_import_sets_the_assessments_it_carries_and_keeps_the_others(
     assert cli("import", str(path), "--as", "kgz_editor", "--db", node.db_url).exit_code == 0
     assert {a["state"] for a in node.risk()["assessments"]} == {"KGZ", "TJK"}
     assert node.risk()["version"] == risk["version"]  # the risk itself did not change
+
+
+def _edit_sheet(out: Path, fmt: str, key: str, column: str, value: str) -> None:
+    """Change one cell as an analyst would in Excel or LibreOffice, and save."""
+    if fmt == "xlsx":
+        import openpyxl
+
+        book = openpyxl.load_workbook(out)
+        sheet = book["risks"]
+        header = [c.value for c in sheet[1]]
+        for row in sheet.iter_rows(min_row=2):
+            if row[header.index("key")].value == key:
+                row[header.index(column)].value = value
+        book.save(out)
+        return
+    path = out / "risks.csv"
+    text = path.read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    for row in rows:
+        if row["key"] == key:
+            row[column] = value
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(buffer.getvalue(), encoding="utf-8-sig")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_spreadsheet_round_trip_keeps_versions_markings_and_links(
+    node: Node, tmp_path: Path, fmt: str
+) -> None:
+    etag = node.etag(f"/api/v1/risks/{RISK}")
+    assert node.client.patch(f"/api/v1/risks/{RISK}", json={"tlp": "amber+strict",
+                                                            "sharing": {"orgs": ["KGZ-SC"]}},
+                             headers=node.headers("sec_editor", **{"If-Match": etag})
+                             ).status_code == 200
+    before = node.risk()
+    out = tmp_path / ("book.xlsx" if fmt == "xlsx" else "tables")
+    assert cli("export", "--format", fmt, "--output", str(out),
+               "--db", node.db_url).exit_code == 0
+    _edit_sheet(out, fmt, RISK, "summary.en", "Edited in a spreadsheet")
+    imported = cli("import", str(out), "--db", node.db_url)
+    assert imported.exit_code == 0, imported.output
+    assert "1 updated" in imported.stderr
+    after = node.risk()
+    assert after["summary"]["en"] == "Edited in a spreadsheet"
+    assert after["version"] == before["version"] + 1
+    for field in ("tlp", "sharing", "links", "measures", "assessments", "owner"):
+        assert after[field] == before[field], field
+    assert {"measure": PENDING, "status": "pending"} in after["links"]
+    # The same file again is stale now: refused whole, nothing written.
+    _edit_sheet(out, fmt, "CA-TST-002", "summary.en", "Another edit")
+    snapshot = export(node.db_url)
+    stale = cli("import", str(out), "--db", node.db_url)
+    assert stale.exit_code == 2
+    assert f"stored version {after['version']}, file has {before['version']}" in stale.stderr
+    assert export(node.db_url) == snapshot
+    audit_ok(node.db_url)

@@ -61,6 +61,9 @@ class Item:
     index: int
     line: int = 0
     lines: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    # Fields whose cell could not be read (already a problem): validation says nothing more
+    # about them, and checks the rest of the record.
+    broken: set[str] = field(default_factory=set)
 
     def line_of(self, loc: Iterable[Any]) -> int:
         path = tuple(loc)
@@ -72,9 +75,13 @@ class Item:
 
 
 class FileError(Exception):
-    def __init__(self, problems: list[Problem]):
+    """Problems of files. `items`: the records that could still be read around broken cells,
+    so that validation reports their problems in the same pass."""
+
+    def __init__(self, problems: list[Problem], items: list[Item] | None = None):
         super().__init__("\n".join(map(str, problems)))
         self.problems = problems
+        self.items = items or []
 
 
 def read_paths(paths: Iterable[Path]) -> list[Item]:
@@ -99,8 +106,9 @@ def read_paths(paths: Iterable[Path]) -> list[Item]:
                 items += read(file)
             except FileError as exc:
                 problems += exc.problems
+                items += exc.items
     if problems:
-        raise FileError(problems)
+        raise FileError(problems, items)
     return items
 
 

@@ -65,6 +65,8 @@ class _Collector:
     def add(self, item: Item, loc: tuple[Any, ...], reason: str,
             other: Item | None = None) -> None:
         """`other`: an item the reason refers to; its position is appended ("first at ...")."""
+        if loc and loc[0] in item.broken:  # its cell was unreadable: reported already
+            return
         self.pending.append((item, loc, reason, other))
 
     def problems(self) -> list[Problem]:
@@ -302,5 +304,20 @@ def validate_files(
     try:
         items = read_paths(paths)
     except FileError as exc:
-        raise ImportError_(exc.problems) from None
+        # Records that could be read around broken cells are validated too, so one pass
+        # reports every problem (a broken cell does not hide the rest).
+        problems = list(exc.problems)
+        if exc.items:
+            try:
+                validate_items(session, matrix, exc.items, principal, force=force)
+            except ImportError_ as more:
+                problems += more.problems
+        raise ImportError_(in_file_order(problems, exc.items)) from None
     return validate_items(session, matrix, items, principal, force=force)
+
+
+def in_file_order(problems: list[Problem], items: list[Item]) -> list[Problem]:
+    """Problems by file (in the order read) and line."""
+    files = list(dict.fromkeys([*(i.file for i in items), *(p.file for p in problems)]))
+    order = {name: n for n, name in enumerate(files)}
+    return sorted(problems, key=lambda p: (order[p.file], p.line))

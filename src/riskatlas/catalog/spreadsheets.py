@@ -117,7 +117,7 @@ def read_csv(name: str, text: str) -> list[Item]:
         problems.append(Problem(name, line, "cell" if too_long else "file",
                                 TOO_LONG if too_long else f"invalid CSV: {exc}"))
     if problems:
-        raise FileError(problems)
+        raise FileError(problems, items)
     return items
 
 
@@ -139,6 +139,7 @@ def row_item(
         return None, []
     record: dict[str, Any] = {}
     problems: list[Problem] = []
+    broken: set[str] = set()
     for position, raw in enumerate(cells):
         column = header[position] if position < len(header) else ""
         value = _cell(column, raw)
@@ -149,12 +150,14 @@ def row_item(
                                     "a value in a column without a header"))
         elif isinstance(value, str) and len(value) > CELL_LIMIT:
             problems.append(Problem(name, line, column, TOO_LONG))
+            broken.add(column.partition(".")[0])
         else:
             try:
                 _put(record, column, value)
             except ValueError as exc:
                 problems.append(Problem(name, line, column, str(exc)))
-    return Item(section, record, name, index, line=line), problems
+                broken.add(column.partition(".")[0])
+    return Item(section, record, name, index, line=line, broken=broken), problems
 
 
 def _cell(column: str, raw: Any) -> Any:
@@ -375,7 +378,7 @@ def read_xlsx(path: Path) -> list[Item]:
     finally:
         workbook.close()
     if problems:
-        raise FileError(problems)
+        raise FileError(problems, sorted(items, key=lambda item: SECTIONS.index(item.section)))
     return sorted(items, key=lambda item: SECTIONS.index(item.section))  # actors first
 
 
