@@ -33,6 +33,16 @@ DERIVED = {"risks": ("residual_level", "regional", "version", "links", "assessme
            "measures": ("version", "links")}
 # Mappings whose keys an input may carry one at a time (a CSV column per language).
 MERGED = {"title", "summary", "rationale", "effect"}
+# Lists of keys of records on the other side of a link, and which side they name.
+LINK_LISTS = {"risks": "risks", "measures": "measures", "rejected_measures": "measures"}
+
+
+@dataclass(frozen=True)
+class Visible:
+    """Keys of the records a writer can see."""
+
+    risks: set[str]
+    measures: set[str]
 ASSESSORS = frozenset({"editor", "analyst", "admin"})
 
 
@@ -61,13 +71,22 @@ def stored_records(
     return out
 
 
-def merged(stored: dict[str, Any], data: dict[str, Any], entity: str) -> dict[str, Any]:
-    """The input record completed with the stored values of the fields it does not carry."""
+def merged(stored: dict[str, Any], data: dict[str, Any], entity: str,
+           visible: Visible | None = None) -> dict[str, Any]:
+    """The input record completed with the stored values of the fields it does not carry.
+
+    `visible`: what the writer can see (None: everything). Its input cannot name the stored
+    links to records it cannot see, so those are kept in the lists it gives."""
     # National assessments are not merged: the ones an input carries are set, the others kept.
     out = authored(stored, entity)
     for name, value in data.items():
         if name in MERGED and isinstance(value, dict) and isinstance(out.get(name), dict):
             out[name] = {**out[name], **value}
+        elif name in LINK_LISTS and visible is not None and isinstance(value, list):
+            seen = visible.risks if LINK_LISTS[name] == "risks" else visible.measures
+            given = {str(v).strip().upper() for v in value}
+            out[name] = [*value, *(k for k in out.get(name, []) if k not in seen
+                                   and k not in given)]
         else:
             out[name] = value
     return out

@@ -16,7 +16,7 @@ from riskatlas.audit.service import Who
 from riskatlas.catalog import edits, queries
 from riskatlas.catalog import records as rec
 from riskatlas.catalog.files import dump_yaml, write_csv
-from riskatlas.catalog.importer import ImportError_, paused_gc, validate_files
+from riskatlas.catalog.importer import ImportError_, KeyInUse, paused_gc, validate_files
 from riskatlas.catalog.service import save
 from riskatlas.cli_options import (
     As,
@@ -180,6 +180,8 @@ def _write_one(entity: str, data: dict[str, Any], db: str | None, create: bool,
                         principal=principal)
     except ImportError_ as exc:
         report(exc.problems)
+    except KeyInUse as exc:
+        fail(f"{exc} already exists; use edit", 2)
     err.print(f"Saved {data.get('key')}.")
 
 

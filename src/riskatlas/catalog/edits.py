@@ -96,11 +96,11 @@ def edit(
 ) -> dict[str, Any]:
     """Apply changes to a record the scope lets the caller see; return the saved record.
 
-    The changes apply to the whole stored record, links the caller cannot see included, so
-    they survive the write (the caller's rights are checked by the validation)."""
+    The changes apply to the record as the caller sees it; the validation keeps the links to
+    records the caller cannot see (catalog.checks.merged) and checks the caller's rights."""
     get(session, matrix, scope, entity, key)  # a record the caller cannot see is not found
     _guard(session, entity, key.upper(), expected_version)
-    current = get(session, matrix, Scope.everything(), entity, key)
+    current = get(session, matrix, scope, entity, key)
     data = apply(current, changes)
     item = Item(entity, data, "<input>", 0, line=1)
     batch = validate_items(session, matrix, [item], principal)
@@ -136,9 +136,8 @@ def decide(
     code = measure.strip().upper()
     if not any(link["measure"] == code for link in seen["links"]):
         raise queries.NotFound(f"no link from {seen['key']} to a measure {measure!r}")
-    full = get(session, matrix, Scope.everything(), "risks", key)
-    accepted = [m for m in full["measures"] if m != code]
-    rejected = [m for m in full["rejected_measures"] if m != code]
+    accepted = [m for m in seen["measures"] if m != code]
+    rejected = [m for m in seen["rejected_measures"] if m != code]
     if decision == "accept":
         accepted.append(code)
     elif decision == "reject":

@@ -24,7 +24,7 @@ from riskatlas.catalog.models import Actor, Measure, Risk
 from riskatlas.catalog.schemas import ActorIn, AssessmentIn, MeasureIn, RiskIn
 from riskatlas.parties.models import Organisation, State, User
 from riskatlas.sharing.models import SharingGroup
-from riskatlas.sharing.policy import Principal, Scope, scope_for
+from riskatlas.sharing.policy import Principal, scope_for
 
 MODELS: dict[str, type[BaseModel]] = {"actors": ActorIn, "risks": RiskIn, "measures": MeasureIn}
 
@@ -40,6 +40,10 @@ class Batch:
         default_factory=lambda: {"risks": {}, "measures": {}})
     writer: checks.Writer = checks.OPERATOR
     forced: bool = False
+
+
+class KeyInUse(Exception):
+    """A record to create has a key that is already in use (409 at the API)."""
 
 
 class ImportError_(Exception):  # noqa: N801 - the builtin ImportError means something else
@@ -127,17 +131,17 @@ def _validate_items(
             for section in ("risks", "measures")}
     for section, wanted in keys.items():
         batch.stored[section] = checks.stored_records(session, matrix, section, wanted)
+    visible = _visible_keys(session, writer)
     for item in items:
         data = item.data
         stored = batch.stored.get(item.section, {}).get(_key_of(item))
         if stored is not None:
-            if create:
-                found.add(item, ("key",), f"{stored['key']} is already in use")
-                continue
+            if create:  # even one a concurrent writer just committed: never an update
+                raise KeyInUse(stored["key"])
             stale = checks.version_problem(stored["version"], data.get("version"))
             if stale is not None and not force:
                 found.add(item, (stored["key"],), stale)  # reported as `file:line: KEY: ...`
-            data = checks.merged(stored, data, item.section)
+            data = checks.merged(stored, data, item.section, visible)
         try:
             model = MODELS[item.section].model_validate(data, context={"matrix": matrix})
         except ValidationError as exc:
@@ -164,6 +168,15 @@ def _validate_items(
     return batch
 
 
+def _visible_keys(session: Session, writer: checks.Writer) -> checks.Visible | None:
+    """The keys of the records the writer can see (None: the local operator sees all)."""
+    if writer.principal is None:
+        return None
+    scope = scope_for(writer.principal)
+    return checks.Visible(set(session.scalars(select(Risk.key).where(scope.risks))),
+                          set(session.scalars(select(Measure.key).where(scope.measures))))
+
+
 def _key_of(item: Item) -> str:
     return str(item.data.get("key", "")).strip().upper()
 
@@ -177,19 +190,28 @@ def _check_rights(matrix: Matrix, batch: Batch, where: dict[int, Item],
     for section, model in entries:
         item = where[id(model)]
         stored = batch.stored[section].get(model.key)
+        who = writer.principal
         if stored is None:
-            if model.owner is None and writer.principal is not None:
-                model.owner = writer.principal.org_key
+            if model.owner is None and who is not None:
+                model.owner = who.org_key
             if not writer.may_change(model.owner):
                 found.add(item, ("owner",), _refusal(writer, model.owner, "create records"))
+            if model.tlp == "red" and who is not None and who.username is not None \
+                    and who.username not in model.sharing.users:
+                model.sharing.users.append(who.username)  # a RED record names its author
         else:
             if model.owner is None:
                 model.owner = stored["owner"]
             if model.owner != stored["owner"] and not writer.operator:
                 found.add(item, ("owner",), "the owner organisation cannot be changed")
-            elif _authored_changed(matrix, section, model, stored) and \
-                    not writer.may_change(stored["owner"]):
-                found.add(item, ("key",), _refusal(writer, stored["owner"], "change it"))
+            elif _authored_changed(matrix, section, model, stored):
+                if not writer.may_change(stored["owner"]):
+                    found.add(item, ("key",), _refusal(writer, stored["owner"], "change it"))
+                elif model.tlp == "red" and who is not None and \
+                        who.username not in model.sharing.users:
+                    found.add(item, ("sharing", "users"), "a RED record is read only by the "
+                              f"users it names: name yourself ({who.username}), or you could "
+                              "no longer read it")
         if isinstance(model, RiskIn):
             _check_assessments(matrix, model, stored, writer, item, found, batch.forced)
 
@@ -248,22 +270,25 @@ def _check_references(
     orgs = _existing(session, Organisation.key)
     actors = _existing(session, Actor.key) | named["actors"]
     # Records are named through the writer's scope: a hidden record is as unknown as a missing
-    # one (neither revealed nor linked). What a record already names stays nameable.
-    scope = (Scope.everything() if batch.writer.principal is None
-             else scope_for(batch.writer.principal))
-    risk_keys = set(session.scalars(select(Risk.key).where(scope.risks))) | named["risks"]
-    measure_keys = (set(session.scalars(select(Measure.key).where(scope.measures)))
+    # one (neither revealed nor linked). Links to hidden records that are stored stay (the
+    # validation put them back into the record, see checks.merged): those the input did not
+    # name are not the writer's references.
+    seen = _visible_keys(session, batch.writer)
+    risk_keys = (_existing(session, Risk.key) if seen is None else seen.risks) | named["risks"]
+    measure_keys = ((_existing(session, Measure.key) if seen is None else seen.measures)
                     | named["measures"])
 
     def refs(model: Any, name: str, values: Iterable[str], known: Any, what: str) -> None:
+        item = where[id(model)]
+        given = item.data.get(name) if name in checks.LINK_LISTS else None
+        given_keys = ({str(v).strip().upper() for v in given} if isinstance(given, list)
+                      else set())
         section = "risks" if isinstance(model, RiskIn) else "measures"
         stored = batch.stored[section].get(model.key) or {}
-        named_before = stored.get(name, []) if name in {"risks", "measures",
-                                                        "rejected_measures"} else []
+        kept = set(stored.get(name, [])) - given_keys if name in checks.LINK_LISTS else set()
         for i, value in enumerate(values):
-            if value not in known and value not in named_before:
-                loc = (*name.split("."), i)
-                found.add(where[id(model)], loc, f"unknown {what} {value!r}")
+            if value not in known and value not in kept:
+                found.add(item, (*name.split("."), i), f"unknown {what} {value!r}")
 
     groups = _existing(session, SharingGroup.key)
     users = _existing(session, User.username)

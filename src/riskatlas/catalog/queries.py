@@ -9,14 +9,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from riskatlas.catalog import records as rec
 from riskatlas.catalog.files import dump_yaml
 from riskatlas.catalog.matrix import Matrix, MatrixError
-from riskatlas.catalog.models import Measure, MeasureState, Risk, RiskState, Version
+from riskatlas.catalog.models import (
+    Measure,
+    MeasureState,
+    Risk,
+    RiskMeasure,
+    RiskState,
+    Version,
+)
 from riskatlas.catalog.schemas import DOMAINS, Category, MeasureKind, MeasureStatus, RiskStatus
+from riskatlas.catalog.scoring import EFFECTIVE_STATUSES
 from riskatlas.parties.models import State
 from riskatlas.search.service import search
 from riskatlas.sharing.policy import Scope
@@ -37,16 +45,44 @@ class NotFound(LookupError):
     pass
 
 
-def _order(model: Any, allowed: tuple[str, ...], sort: str | None) -> list[Any]:
-    """ORDER BY for `field` or `-field`; the key breaks ties so pages are stable."""
+def _order(model: Any, allowed: tuple[str, ...], sort: str | None,
+           columns: dict[str, Any] | None = None) -> list[Any]:
+    """ORDER BY for `field` or `-field`; the key breaks ties so pages are stable. `columns`:
+    expressions that stand for a field (the residual level as the caller sees it)."""
     if not sort:
         return [model.key]
     name = sort.removeprefix("-")
     if name not in allowed:
         raise ValueError(f"sort: expected one of {', '.join(allowed)} (prefix - to reverse), "
                          f"got {sort!r}")
-    column = getattr(model, name)
+    column = (columns or {}).get(name, getattr(model, name))
     return [column.desc() if sort.startswith("-") else column.asc(), model.key]
+
+
+def residual_level(matrix: Matrix, scope: Scope) -> ColumnElement[int]:
+    """The residual level of a risk as SQL, from the accepted links the scope can see (the
+    stored column counts every accepted measure: right only for the complete scope).
+
+    Written out from the scoring rule (catalog.scoring.residual): the strongest effect on each
+    axis among visible accepted measures that are implemented or evaluated, never below 1,
+    then the matrix cell as a CASE over the grid."""
+    if scope.complete:
+        return Risk.residual_level.expression
+
+    def strongest(effect: Any) -> Any:
+        return func.coalesce(
+            select(func.max(effect)).select_from(RiskMeasure).join(Measure)
+            .where(RiskMeasure.risk_id == Risk.id, RiskMeasure.status == "accepted",
+                   Measure.status.in_(sorted(EFFECTIVE_STATUSES)), scope.measures)
+            .scalar_subquery(), 0)
+
+    lowered_l = Risk.likelihood - strongest(Measure.effect_likelihood)
+    lowered_i = Risk.impact - strongest(Measure.effect_impact)
+    res_l = case((lowered_l < 1, 1), else_=lowered_l)
+    res_i = case((lowered_i < 1, 1), else_=lowered_i)
+    return case(*[(and_(res_l == lik, res_i == imp), matrix.level(lik, imp))
+                  for lik in range(1, len(matrix.likelihood) + 1)
+                  for imp in range(1, len(matrix.impact) + 1)], else_=Risk.residual_level)
 
 
 class FilterError(Exception):
@@ -115,7 +151,10 @@ class RiskFilters:
         if problems:
             raise FilterError(problems)
 
-    def where(self, matrix: Matrix) -> list[ColumnElement[bool]]:
+    def where(self, matrix: Matrix, residual: ColumnElement[int] | None = None
+              ) -> list[ColumnElement[bool]]:
+        """`residual`: the residual level as the caller sees it (residual_level); the stored
+        column by default."""
         out: list[ColumnElement[bool]] = []
         if self.domain:
             out.append(Risk.domain.in_([_norm(d) for d in self.domain]))
@@ -126,7 +165,8 @@ class RiskFilters:
         if self.level:
             out.append(Risk.level.in_(_levels(matrix, self.level)))
         if self.residual_level:
-            out.append(Risk.residual_level.in_(_levels(matrix, self.residual_level)))
+            column = Risk.residual_level if residual is None else residual
+            out.append(column.in_(_levels(matrix, self.residual_level)))
         if self.state:
             # EXISTS rather than `id IN (…)`: SQLite then drives from the covering indexes of
             # risks (domain, key, scope and filter columns) instead of reading each risk of the
@@ -197,14 +237,17 @@ def list_risks(
     """
     if filters.strict:
         filters.check(session, matrix)
-    where = filters.where(matrix) + (extra or [])
+    residual = residual_level(matrix, scope)
+    where = filters.where(matrix, residual) + (extra or [])
     if q is not None and q.strip():
         found, hits = search(session, scope, q, "risk", limit, offset, where=where)
         return found, _ranked(Risk, hits, lambda w, order: rec.risk_records(
             session, matrix, scope, w, order, aggregation=aggregation, raw_json=raw_json))
     total = session.scalar(select(func.count()).select_from(Risk).where(scope.risks, *where))
     return int(total or 0), rec.risk_records(session, matrix, scope, where,
-                                             _order(Risk, RISK_SORTS, sort), limit=limit,
+                                             _order(Risk, RISK_SORTS, sort,
+                                                    {"residual_level": residual}),
+                                             limit=limit,
                                              offset=offset, aggregation=aggregation,
                                              raw_json=raw_json)
 

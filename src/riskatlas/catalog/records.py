@@ -28,7 +28,7 @@ from riskatlas.catalog.models import (
     RiskState,
     Source,
 )
-from riskatlas.catalog.scoring import regional
+from riskatlas.catalog.scoring import regional, residual
 from riskatlas.parties.models import Organisation, User
 from riskatlas.sharing.models import RecordShare, SharingGroup
 from riskatlas.sharing.policy import Scope
@@ -109,8 +109,10 @@ def _linked(scope_clause: ColumnElement[bool], entity: str) -> Callable[[Any], A
     """The builder of a record's visible links (other side's key and link status) under one
     scope (scopes are cached per principal by sharing.policy.scope_for, so the same builder
     serves every call)."""
-    if entity == "risk":
-        return lambda ids: (select(RiskMeasure.risk_id, Measure.key, RiskMeasure.status)
+    if entity == "risk":  # with what the residual rating needs of each measure
+        return lambda ids: (select(RiskMeasure.risk_id, Measure.key, RiskMeasure.status,
+                                   Measure.status, Measure.effect_likelihood,
+                                   Measure.effect_impact)
                             .join(Measure).where(RiskMeasure.risk_id.in_(ids), scope_clause)
                             .order_by(Measure.key))
     return lambda ids: (select(RiskMeasure.measure_id, Risk.key, RiskMeasure.status).join(Risk)
@@ -118,13 +120,21 @@ def _linked(scope_clause: ColumnElement[bool], entity: str) -> Callable[[Any], A
                         .order_by(RiskMeasure.position, Risk.key))
 
 
-def _with(links: list[tuple[str, str]], *statuses: str) -> list[str]:
-    return [key for key, status in links if status in statuses]
+def _with(links: list[Any], *statuses: str) -> list[str]:
+    return [link[0] for link in links if link[1] in statuses]
 
 
-def link_list(links: list[tuple[str, str]], other: str) -> list[Record]:
+def link_list(links: list[Any], other: str) -> list[Record]:
     """A record's links as shown: the other record's key and the link's status."""
-    return [{other: key, "status": status} for key, status in links]
+    return [{other: link[0], "status": link[1]} for link in links]
+
+
+def _residual(matrix: Matrix, likelihood: int, impact: int, links: list[Any]) -> int:
+    """The residual level from the accepted links the reader can see (docs/sharing.md: derived
+    values follow only from what the caller may see), not from the stored column."""
+    return residual(matrix, likelihood, impact,
+                    [(m_status, el, ei) for _, status, m_status, el, ei in links
+                     if status == "accepted"])[2]
 
 
 def _sources(reader: _Reader, entity: str) -> dict[int, list[Record]]:
@@ -265,7 +275,7 @@ def risk_records(
     sources = _sources(read, "risk")
     shares = _shares(read, "risk")
     out = []
-    for (rid, key, title, summary, category, domain, likelihood, impact, level, residual_level,
+    for (rid, key, title, summary, category, domain, likelihood, impact, level, _stored_residual,
          rationale, trend, horizon, drivers, warning_signs, tlp, status, version,
          owner_key) in rows:
         national = assessments.get(rid, [])
@@ -281,7 +291,8 @@ def risk_records(
             "likelihood": matrix.label("likelihood", likelihood),
             "impact": matrix.label("impact", impact),
             "level": matrix.label("level", level),
-            "residual_level": matrix.label("level", residual_level),
+            "residual_level": matrix.label("level", _residual(
+                matrix, likelihood, impact, links := measures.get(rid, []))),
             "rationale": text(rationale),
             "trend": trend,
             "horizon": horizon,
@@ -302,7 +313,7 @@ def risk_records(
             "owner": owner_key,
             "sharing": shares.get(rid) or empty_sharing(),
             # Accepted links count in the residual rating; the risk's owner decided them.
-            "measures": _with(links := measures.get(rid, []), "accepted"),
+            "measures": _with(links, "accepted"),
             "rejected_measures": _with(links, "rejected"),
             "links": link_list(links, "measure"),
             "version": version,

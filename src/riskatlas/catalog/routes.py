@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from riskatlas.catalog import edits, queries
 from riskatlas.catalog.files import dump_yaml, write_csv
-from riskatlas.catalog.importer import ImportError_
+from riskatlas.catalog.importer import ImportError_, KeyInUse
 from riskatlas.catalog.models import Measure, Risk
 from riskatlas.catalog.records import export_document
 from riskatlas.catalog.schemas import (
@@ -203,17 +203,14 @@ def _routes(entity: str) -> None:
         model = MODELS[entity]
         if key and session.scalar(select(model.id).where(model.key == key)) is not None:
             raise ApiError(409, "conflict", f"The key {key!r} is already in use.")
-        if str(data.get("tlp", "")).lower() == "red":  # a RED record always names its author
-            sharing = dict(data.get("sharing") or {})
-            sharing["users"] = list(dict.fromkeys([*sharing.get("users", []),
-                                                   principal.username]))
-            data["sharing"] = sharing
-        try:
+        try:  # (a RED record always names its author: catalog.importer._check_rights)
             edits.write(session, runtime.matrix, entity, data, who(request, principal),
                         create=True, principal=principal)
             session.commit()
         except ImportError_ as exc:
             raise invalid(exc) from None
+        except KeyInUse as exc:
+            raise ApiError(409, "conflict", f"The key {exc} is already in use.") from None
         except IntegrityError:  # another request created the same key meanwhile
             session.rollback()
             raise ApiError(409, "conflict", f"The key {key!r} is already in use.") from None

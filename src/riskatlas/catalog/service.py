@@ -336,5 +336,8 @@ def rescore(session: Session, matrix: Matrix, risk_ids: Iterable[int]) -> None:
             rows.append({"_id": rid, "level": matrix.level(lik, imp),
                          "residual_level": residual(matrix, lik, imp, effects[rid])[2]})
         if rows:
+            # Not a change of the risk by its owner: `updated_at` stays (a hidden measure's
+            # change must not show in what others see, sorting by updated_at included).
             table: Any = Risk.__table__
-            session.execute(update(table).where(table.c.id == bindparam("_id")), rows)
+            session.execute(update(table).where(table.c.id == bindparam("_id"))
+                            .values(updated_at=table.c.updated_at), rows)

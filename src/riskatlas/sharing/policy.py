@@ -65,11 +65,14 @@ class Scope:
 
     risks: ColumnElement[bool]
     measures: ColumnElement[bool]
+    # Whether the scope is everything: values derived from all records (the stored residual
+    # level) are then the caller's own.
+    complete: bool = False
 
     @classmethod
     def everything(cls) -> Scope:
         """Full access: the local operator at the command line, who holds the database itself."""
-        return cls(true(), true())
+        return cls(true(), true(), complete=True)
 
 
 def _visible(model: Any, entity: str, who: Principal, public_mode: bool) -> ColumnElement[bool]:
