@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import ipaddress
+from functools import cached_property, lru_cache
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -42,6 +43,31 @@ class Settings(BaseSettings):
         64, ge=0, description="Memory per server process for reusing API read answers "
         "(0: off; see docs/api.md)."
     )
+    max_body_bytes: int = Field(
+        2 << 20, ge=1, description="Largest request body accepted, in bytes; larger ones get "
+        "413 (default 2 MiB)."
+    )
+    trusted_proxies: str = Field(
+        "", description="Comma-separated addresses or networks (CIDR) of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed; empty: none."
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for item in _items(value):
+            try:
+                _network(item)
+            except ValueError:
+                raise ValueError(f"RISKATLAS_TRUSTED_PROXIES: {item!r} is not an IP address "
+                                 "or network (e.g. 10.0.0.5 or 10.0.0.0/8)") from None
+        return value
+
+    @cached_property
+    def trusted_proxy_list(self) -> list[str]:
+        """The trusted proxies, each a normalised address or network (10.1.2.3/8 is 10.0.0.0/8:
+        uvicorn's ProxyHeadersMiddleware would silently never match the former)."""
+        return [_network(item) for item in _items(self.trusted_proxies)]
 
     @model_validator(mode="after")
     def _refuse_insecure_cookies_when_exposed(self) -> Settings:
@@ -53,6 +79,17 @@ class Settings(BaseSettings):
                 "localhost"
             )
         return self
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _network(item: str) -> str:
+    """An address as written, or a network with its host bits cleared; ValueError otherwise."""
+    if "/" in item:
+        return str(ipaddress.ip_network(item, strict=False))
+    return str(ipaddress.ip_address(item))
 
 
 @lru_cache

@@ -111,6 +111,7 @@ def test_a_hidden_record_named_in_a_write_is_as_unknown_as_a_missing_one(node: N
     assert codes == [(422, "unknown risk "), (422, "unknown risk "),
                      (422, "unknown measure "), (422, "unknown measure ")]
     assert export(node.db_url) == before
+    audit_ok(node.db_url)
 
 
 def test_derived_values_follow_only_from_what_the_caller_may_see(node: Node) -> None:
@@ -136,6 +137,7 @@ def test_derived_values_follow_only_from_what_the_caller_may_see(node: Node) -> 
     assert cli("measures", "edit", HIDDEN_MEASURE, "--set", "status=evaluated",
                "--db", node.db_url).exit_code == 0
     assert public.get(f"/api/v1/risks/{RISK}").json() == before
+    audit_ok(node.db_url)
 
 
 @pytest.mark.parametrize("tlp", ["red ", "Red\t", " RED"])
@@ -148,6 +150,7 @@ def test_a_red_marking_is_normalised_before_any_rule(node: Node, tlp: str) -> No
                                                                           ["kgz_editor"])
     assert node.client.get("/api/v1/measures/CA-MSR-TLP",
                            headers=node.headers("kgz_editor")).status_code == 200
+    audit_ok(node.db_url)
 
 
 def test_writes_that_change_nothing_answer_200_with_no_new_version(
