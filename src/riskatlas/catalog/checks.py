@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from riskatlas.catalog import records as rec
 from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import Measure, Risk
+from riskatlas.catalog.schemas import MeasureIn, RiskIn
 from riskatlas.parties.models import Organisation, State
 from riskatlas.sharing.policy import Principal, Scope
 
@@ -49,6 +50,38 @@ ASSESSORS = frozenset({"editor", "analyst", "admin"})
 def authored(record: dict[str, Any], entity: str) -> dict[str, Any]:
     """The part of an export record its owner writes (what a version snapshot keeps)."""
     return {k: v for k, v in record.items() if k not in DERIVED[entity]}
+
+
+def risk_record(risk: RiskIn, matrix: Matrix, owner: str) -> dict[str, Any]:
+    """The authored part of a risk's export record, as a version snapshot stores it."""
+    return {
+        "key": risk.key, "title": risk.title, "summary": risk.summary,
+        "category": risk.category, "domain": risk.domain, "states": risk.states,
+        "actors": risk.actors,
+        "likelihood": matrix.label("likelihood", risk.likelihood),
+        "impact": matrix.label("impact", risk.impact),
+        "level": matrix.label("level", matrix.level(risk.likelihood, risk.impact)),
+        "rationale": risk.rationale, "trend": risk.trend, "horizon": risk.horizon,
+        "drivers": risk.drivers, "warning_signs": risk.warning_signs,
+        "sources": [s.model_dump() for s in risk.sources],
+        "tlp": risk.tlp, "status": risk.status, "owner": owner,
+        "sharing": risk.sharing.model_dump(),
+        # The owner's decisions on links (the read model lists them by key).
+        "measures": sorted(risk.measures), "rejected_measures": sorted(risk.rejected_measures),
+    }
+
+
+def measure_record(measure: MeasureIn, owner: str) -> dict[str, Any]:
+    return {
+        "key": measure.key, "title": measure.title, "summary": measure.summary,
+        "kind": measure.kind, "treatment": measure.treatment, "lead": measure.lead,
+        "states": measure.states, "status": measure.status,
+        "effect": measure.effect.model_dump(), "risks": measure.risks,
+        "start": measure.start, "end": measure.end, "progress": measure.progress,
+        "sources": [s.model_dump() for s in measure.sources], "rationale": measure.rationale,
+        "tlp": measure.tlp,
+        "owner": owner, "sharing": measure.sharing.model_dump(),
+    }
 
 
 def stored_records(

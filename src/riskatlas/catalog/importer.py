@@ -40,6 +40,7 @@ class Batch:
         default_factory=lambda: {"risks": {}, "measures": {}})
     writer: checks.Writer = checks.OPERATOR
     forced: bool = False
+    visible: checks.Visible | None = None  # what the writer can see (None: everything)
 
 
 class KeyInUse(Exception):
@@ -131,7 +132,7 @@ def _validate_items(
             for section in ("risks", "measures")}
     for section, wanted in keys.items():
         batch.stored[section] = checks.stored_records(session, matrix, section, wanted)
-    visible = _visible_keys(session, writer)
+    visible = batch.visible = _visible_keys(session, writer)
     for item in items:
         data = item.data
         stored = batch.stored.get(item.section, {}).get(_key_of(item))
@@ -217,10 +218,8 @@ def _check_rights(matrix: Matrix, batch: Batch, where: dict[int, Item],
 
 
 def _authored_changed(matrix: Matrix, section: str, model: Any, stored: dict[str, Any]) -> bool:
-    from riskatlas.catalog.service import measure_record, risk_record
-
-    snapshot = (risk_record(model, matrix, model.owner) if section == "risks"
-                else measure_record(model, model.owner))
+    snapshot = (checks.risk_record(model, matrix, model.owner) if section == "risks"
+                else checks.measure_record(model, model.owner))
     return snapshot != checks.authored(stored, section)
 
 
@@ -273,7 +272,7 @@ def _check_references(
     # one (neither revealed nor linked). Links to hidden records that are stored stay (the
     # validation put them back into the record, see checks.merged): those the input did not
     # name are not the writer's references.
-    seen = _visible_keys(session, batch.writer)
+    seen = batch.visible
     risk_keys = (_existing(session, Risk.key) if seen is None else seen.risks) | named["risks"]
     measure_keys = ((_existing(session, Measure.key) if seen is None else seen.measures)
                     | named["measures"])

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from riskatlas.audit.service import SYSTEM, Who, append_many
 from riskatlas.catalog import assessments, links
-from riskatlas.catalog.checks import authored
+from riskatlas.catalog.checks import authored, measure_record, risk_record
 from riskatlas.catalog.importer import Batch, paused_gc
 from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import (
@@ -30,7 +30,7 @@ from riskatlas.catalog.models import (
     Source,
     Version,
 )
-from riskatlas.catalog.schemas import MeasureIn, RiskIn, SharingIn
+from riskatlas.catalog.schemas import SharingIn
 from riskatlas.catalog.scoring import residual
 from riskatlas.parties.models import Organisation, User
 from riskatlas.search.service import add_documents, reindex
@@ -53,38 +53,6 @@ class Counts:
 
     def __str__(self) -> str:
         return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
-
-
-def risk_record(risk: RiskIn, matrix: Matrix, owner: str) -> dict[str, Any]:
-    """The authored part of a risk's export record, as a version snapshot stores it."""
-    return {
-        "key": risk.key, "title": risk.title, "summary": risk.summary,
-        "category": risk.category, "domain": risk.domain, "states": risk.states,
-        "actors": risk.actors,
-        "likelihood": matrix.label("likelihood", risk.likelihood),
-        "impact": matrix.label("impact", risk.impact),
-        "level": matrix.label("level", matrix.level(risk.likelihood, risk.impact)),
-        "rationale": risk.rationale, "trend": risk.trend, "horizon": risk.horizon,
-        "drivers": risk.drivers, "warning_signs": risk.warning_signs,
-        "sources": [s.model_dump() for s in risk.sources],
-        "tlp": risk.tlp, "status": risk.status, "owner": owner,
-        "sharing": risk.sharing.model_dump(),
-        # The owner's decisions on links (the read model lists them by key).
-        "measures": sorted(risk.measures), "rejected_measures": sorted(risk.rejected_measures),
-    }
-
-
-def measure_record(measure: MeasureIn, owner: str) -> dict[str, Any]:
-    return {
-        "key": measure.key, "title": measure.title, "summary": measure.summary,
-        "kind": measure.kind, "treatment": measure.treatment, "lead": measure.lead,
-        "states": measure.states, "status": measure.status,
-        "effect": measure.effect.model_dump(), "risks": measure.risks,
-        "start": measure.start, "end": measure.end, "progress": measure.progress,
-        "sources": [s.model_dump() for s in measure.sources], "rationale": measure.rationale,
-        "tlp": measure.tlp,
-        "owner": owner, "sharing": measure.sharing.model_dump(),
-    }
 
 
 def _ids(session: Session, model: Any, keys: Iterable[str]) -> dict[str, int]:
