@@ -83,9 +83,9 @@ def _results(runtime: Runtime) -> dict[tuple[str, str], tuple[int, list[str]]]:
 
 
 def _fts_intact(session: Session) -> None:
-    if session.get_bind().dialect.name == "sqlite":  # compares the index with its content
-        session.execute(text("INSERT INTO search_fts(search_fts, rank) "
-                             "VALUES ('integrity-check', 1)"))
+    if session.get_bind().dialect.name == "sqlite":  # compares each index with its content
+        for fts in ("search_fts_risk", "search_fts_measure"):
+            session.execute(text(f"INSERT INTO {fts}({fts}, rank) VALUES ('integrity-check', 1)"))
 
 
 @pytest.fixture
@@ -145,11 +145,11 @@ def test_a_failed_bulk_write_restores_the_trigger(
     monkeypatch.setattr(service, "BULK_FTS", 1)
     count = "SELECT count(*) FROM sqlite_master WHERE name = 'search_documents_ai'"
     # Before any write there is no transaction yet: no bulk path (DDL would commit at once).
-    with runtime.transaction() as session, service._bulk_fts(session, 5):
+    with runtime.transaction() as session, service._bulk(session, "risk", 5):
         assert session.scalar(text(count)) == 1
     with pytest.raises(RuntimeError), runtime.transaction() as session:
         session.execute(text("UPDATE audit_head SET seq = seq"))  # as save does first
-        with service._bulk_fts(session, 5):
+        with service._bulk(session, "risk", 5):
             assert session.scalar(text(count)) == 0
             raise RuntimeError("write failed")
     with runtime.transaction() as session:

@@ -15,7 +15,8 @@ from riskatlas.catalog import queries
 from riskatlas.catalog.models import Measure, Risk
 from riskatlas.parties.models import Organisation, User
 from riskatlas.runtime import Runtime
-from riskatlas.search.service import fts5_query, parse, ru_stem, search
+from riskatlas.search.query import fts5_query, parse, tsquery
+from riskatlas.search.service import search
 from riskatlas.sharing.policy import ANONYMOUS, Principal, Scope, scope_for
 from tests.helpers import cli, load
 
@@ -108,25 +109,30 @@ def test_english_words_find_the_border_risk(catalog: Runtime, q: str) -> None:
     assert "CA-CYB-001" not in keys
 
 
-@pytest.mark.parametrize("q", ["граница", "границ", "границе", "пограничные", "погранич",
-                               "столкновения", "Столкновение", "ГРАНИЦЫ"])
+@pytest.mark.parametrize("q", ["граница", "границ", "границе", "пограничные", "погранич*",
+                               "столкновения", "Столкновение", "ГРАНИЦЫ", "границ*"])
 def test_russian_words_find_the_border_risk(catalog: Runtime, q: str) -> None:
     total, keys = _keys(catalog, q)
-    if q == "погранич" and "postgresql" in catalog.settings.database_url:
-        # Documented difference (docs/search.md): PostgreSQL matches whole stemmed words only.
-        assert (total, keys) == (0, [])
-        return
     assert keys[:1] == ["CA-BRD-001"], (q, keys)
     assert total == len(keys)
 
 
-@pytest.mark.parametrize("q", ["граница", "погранич"])
+def test_whole_words_only_unless_a_prefix_is_asked_for(catalog: Runtime) -> None:
+    # The same on both databases (docs/search.md): stemmed whole words, `*` for a prefix.
+    assert _keys(catalog, "погранич") == (0, [])
+    assert _keys(catalog, "ransom") == (0, [])
+    assert _keys(catalog, "ransom*")[1] == ["CA-CYB-001"]
+    assert _keys(catalog, "war") == (0, [])  # no longer finds "warning" or "water"
+    assert _keys(catalog, "wa*")[1] == []  # a prefix needs three letters: "wa" as a word
+    assert set(_keys(catalog, "wat*")[1]) == {"CA-WEN-001"}
+    assert _keys(catalog, '"border clash*"')[1] == ["CA-BRD-001"]  # a prefix in a phrase
+
+
+@pytest.mark.parametrize("q", ["граница", "погранич", "погранич*", "пограничный"])
 def test_russian_words_find_measures_too(catalog: Runtime, q: str) -> None:
     total, keys = _keys(catalog, q, "measure")
     assert total == len(keys)
-    if q == "погранич" and "postgresql" in catalog.settings.database_url:
-        assert keys == []  # whole stemmed words only on PostgreSQL (docs/search.md)
-    elif q == "граница":  # "пограничная" shares no stem with "граница"
+    if q in ("граница", "погранич"):  # "пограничная" shares no stem with either
         assert keys == []
     else:
         assert keys == ["CA-MSR-001"]
@@ -244,13 +250,21 @@ def test_queries_without_words_match_nothing(catalog: Runtime) -> None:
 def test_operators_in_text_are_words() -> None:
     # "NEAR(border)" is one chunk of two words, so a phrase; a trailing OR is dropped.
     assert fts5_query(parse('NEAR(border) AND "x" OR')) == \
-        '("near" * + "border" * AND "and" * AND "x")'
+        '("near" + "border" AND "and" AND "x")'
     assert fts5_query(parse('a -"b c" or d')) == '(("a") NOT ("b" + "c")) OR ("d")'
+    assert tsquery(parse('a -"b c" or d')) == "('a' & !('b' <-> 'c')) | ('d')"
     assert parse("-only -negative") == []
-    assert ru_stem("пограничные") == "пограничн"
-    assert ru_stem("граница") == "границ"
-    assert ru_stem("развиваются") == "развива"
-    assert ru_stem("мир") == "мир"
+
+
+def test_each_word_is_looked_up_in_the_forms_the_columns_index() -> None:
+    # English stem, Russian stem and the word as written (other languages), without repeats.
+    assert fts5_query(parse("Borders")) == '(("border" OR "borders"))'
+    assert tsquery(parse("Borders")) == "(('border' | 'borders'))"
+    assert fts5_query(parse("границы")) == '(("границы" OR "границ"))'
+    assert fts5_query(parse("ёлка")) == '(("елка" OR "елк"))'
+    assert fts5_query(parse("bord* ab*")) == '("bord" * AND "ab")'
+    assert tsquery(parse('"border clash*"')) == "(('border' <-> 'clash':*))"
+    assert tsquery(parse("Éclat")) == "('eclat')"
 
 
 # --- freshness -----------------------------------------------------------------------------

@@ -26,10 +26,17 @@ from riskatlas.catalog.models import (
 from riskatlas.catalog.schemas import DOMAINS, Category, MeasureKind, MeasureStatus, RiskStatus
 from riskatlas.catalog.scoring import EFFECTIVE_STATUSES
 from riskatlas.parties.models import State
-from riskatlas.search.service import search
+from riskatlas.search.service import Indexed, register, search
 from riskatlas.sharing.policy import Scope
 
 RANKED_CHUNK = 500  # search hits turned into records per query
+# What search indexes of each kind of record (search imports no catalog model): the fields
+# in document order, the title written twice, and what a Scope lets a caller see.
+RISK_SEARCH = register(Indexed(
+    "risk", Risk.__table__, ("title", "summary", "rationale", "drivers", "warning_signs"),
+    lambda scope: scope.risks))
+MEASURE_SEARCH = register(Indexed(
+    "measure", Measure.__table__, ("title", "summary"), lambda scope: scope.measures))
 
 
 RISK_SORTS = ("key", "level", "residual_level", "likelihood", "impact", "domain", "status",
@@ -240,7 +247,7 @@ def list_risks(
     residual = residual_level(matrix, scope)
     where = filters.where(matrix, residual) + (extra or [])
     if q is not None and q.strip():
-        found, hits = search(session, scope, q, "risk", limit, offset, where=where)
+        found, hits = search(session, scope, q, RISK_SEARCH, limit, offset, where=where)
         return found, _ranked(Risk, hits, lambda w, order: rec.risk_records(
             session, matrix, scope, w, order, aggregation=aggregation, raw_json=raw_json))
     total = session.scalar(select(func.count()).select_from(Risk).where(scope.risks, *where))
@@ -262,7 +269,8 @@ def list_measures(
         filters.check(session)
     where = filters.where() + (extra or [])
     if q is not None and q.strip():
-        found, hits = search(session, scope, q, "measure", limit, offset, where=where)
+        found, hits = search(session, scope, q, MEASURE_SEARCH, limit, offset,
+                             where=where)
         return found, _ranked(Measure, hits, lambda w, order: rec.measure_records(
             session, scope, w, order, raw_json=raw_json))
     total = session.scalar(select(func.count()).select_from(Measure).where(scope.measures, *where))

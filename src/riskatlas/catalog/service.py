@@ -30,6 +30,7 @@ from riskatlas.catalog.models import (
     Source,
     Version,
 )
+from riskatlas.catalog.queries import MEASURE_SEARCH, RISK_SEARCH
 from riskatlas.catalog.schemas import SharingIn
 from riskatlas.catalog.scoring import residual
 from riskatlas.parties.models import Organisation, User
@@ -38,11 +39,15 @@ from riskatlas.sharing.models import RecordShare, SharingGroup
 
 DEFAULT_OWNER = "C5-SEC"
 CHUNK = 500
-# After a bulk write SQLite's query planner needs statistics: without any, it runs the search
-# count with the full-text index as the inner loop (3.5 s instead of 25 ms on 10,000 risks).
-# ANALYZE takes milliseconds there. PostgreSQL keeps its own statistics (autovacuum), and a
-# whole-database ANALYZE would cost it seconds.
+# After a bulk write the query planners need statistics: without any, SQLite ran the search
+# count with the full-text index as the inner loop (3.5 s instead of 25 ms on 10,000 risks),
+# and PostgreSQL read 10,000 new ids back by seq scans. Nothing may wait for autovacuum (it
+# may be off): SQLite analyses the whole database (milliseconds); PostgreSQL the tables a batch
+# writes, one by one (a whole-database ANALYZE would cost it seconds). Search documents are
+# analysed by search itself after a large batch.
 ANALYZE_AFTER = 1000  # records created or updated by one batch
+_WRITTEN_TABLES = ("risks", "measures", "risk_states", "risk_actors", "sources", "measure_states",
+                   "risk_measures", "record_shares", "assessments", "versions", "audit_log")
 
 
 @dataclass
@@ -105,9 +110,12 @@ def _save(session: Session, matrix: Matrix, batch: Batch, who: Who) -> Counts:
     append_many(session, who, audit + assessed.audit)
     _reindex(session, "risk", risk_changes, risk_ids)
     _reindex(session, "measure", measure_changes, measure_ids)
-    if (counts.created + counts.updated >= ANALYZE_AFTER
-            and session.get_bind().dialect.name == "sqlite"):
-        session.execute(text("ANALYZE"))
+    if counts.created + counts.updated >= ANALYZE_AFTER:
+        dialect = session.get_bind().dialect.name
+        if dialect == "sqlite":
+            session.execute(text("ANALYZE"))
+        elif dialect == "postgresql":
+            session.execute(text("ANALYZE " + ", ".join(_WRITTEN_TABLES)))
     return counts
 
 
@@ -115,10 +123,13 @@ def _reindex(
     session: Session, entity: str, changes: list[tuple[str, Any, int | None]],
     ids: dict[str, int],
 ) -> None:
-    """Search documents: created records from the input just written, changed ones re-read."""
-    add_documents(session, entity,
-                  [(ids[key], model) for key, model, version in changes if version is None])
-    reindex(session, entity, [ids[key] for key, _, version in changes if version is not None])
+    """Search documents: created records from the input just written (search gets the values
+    of the fields it indexes), changed ones re-read by search from the stored records."""
+    indexed = RISK_SEARCH if entity == "risk" else MEASURE_SEARCH
+    add_documents(session, indexed, [
+        (ids[key], key, [getattr(model, name) for name in indexed.fields])
+        for key, model, version in changes if version is None])
+    reindex(session, indexed, [ids[key] for key, _, version in changes if version is not None])
 
 
 def _plan(

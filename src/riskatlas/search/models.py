@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 from sqlalchemy import Index, String, Text
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from riskatlas.db import Base
 
 
 class SearchDocument(Base):
-    """Searchable text of one risk or measure, rebuilt on every write of that record.
+    """Searchable terms of one risk or measure, rebuilt on every write of that record.
 
-    The full-text index over it is dialect-specific and created by migration 0002: an FTS5
-    table on SQLite, a tsvector expression index on PostgreSQL.
+    `text_en`, `text_ru` and `text_other` hold the record's words as indexed terms (folded,
+    lower-cased, stemmed: riskatlas.search.terms), separated by spaces. The full-text index
+    over them is dialect-specific and made by migrations (0002, 0007): on SQLite an FTS5 table
+    over the three columns; on PostgreSQL the same terms in `tsv`, a tsvector written by our
+    code, with a GIN index (ix_search_documents_tsv). `tsv` stays NULL on SQLite.
     """
 
     __tablename__ = "search_documents"
@@ -22,5 +26,6 @@ class SearchDocument(Base):
     text_en: Mapped[str] = mapped_column(Text, default="")
     text_ru: Mapped[str] = mapped_column(Text, default="")
     text_other: Mapped[str] = mapped_column(Text, default="")
+    tsv: Mapped[str | None] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))
 
     __table_args__ = (Index("ix_search_documents_record", "entity", "record_id", unique=True),)

@@ -1,151 +1,193 @@
 """Full-text search: keep one search document per record, query it with the dialect's engine.
 
-User text is never handed to a query parser as is. `parse` reads it into a small query
-(words, "phrases", OR, -exclusions; see docs/search.md) built only from letters and digits, and
-that query is rendered for FTS5 (SQLite) or for `websearch_to_tsquery` (PostgreSQL). The sharing
-Scope is part of the SQL, so hidden records are neither returned nor counted.
+Search knows nothing of the catalog: the layer owning a kind of record describes what to index
+(`Indexed`: its table, its text fields, what a Scope lets a caller see) and hands over the
+texts it writes. Documents hold our own terms (`search.terms`); queries are parsed by
+`search.query`; both engines match the same terms, so they find the same records.
+
+The sharing Scope is part of the SQL, so hidden records are neither returned nor counted.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from functools import reduce
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    FromClause,
     Select,
     Table,
+    and_,
+    bindparam,
+    cast,
     delete,
     func,
     insert,
-    literal,
     literal_column,
     select,
     table,
 )
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
-from riskatlas.catalog.models import Measure, Risk
 from riskatlas.search.models import SearchDocument
+from riskatlas.search.query import fts5_query, parse, tsquery
+from riskatlas.search.terms import bounded, column_terms, texts_by_column, tsvector
 from riskatlas.sharing.policy import Scope
 
 CHUNK = 500
-ENTITIES = ("risk", "measure")
-_TEXT_COLUMNS = {
-    "risk": ("title", "summary", "rationale", "drivers", "warning_signs"),
-    "measure": ("title", "summary"),
-}
 # The title is written twice into the document: the schema has no per-field weights (one text
 # column per language), so doubling the title is what makes a title match outrank a match in a
 # driver or a warning sign under both bm25 (SQLite) and ts_rank (PostgreSQL).
 _TITLE_REPEAT = 2
+_TABLE: Table = SearchDocument.__table__  # type: ignore[assignment]
 
-MAX_WORDS = 32  # words of a query beyond this are ignored
-PREFIX_MIN = 3  # SQLite: words of at least this many characters match as prefixes
-_WORD = re.compile(r"[^\W_]+")  # letters and digits: the only text a query carries
-_CHUNK_RE = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
-# PostgreSQL: the configurations of the three text columns, in the order of the index
-# ix_search_documents_tsv (migration 0002). The expression below must stay identical to it.
-_PG_CONFIGS = ("english", "russian", "simple")
-_TABLE = cast(Table, SearchDocument.__table__)
+@dataclass(frozen=True)
+class Indexed:
+    """One kind of record search indexes, as the layer that owns it describes it.
+
+    `table` must have `id` and `key` columns (documents are joined on the id, equal ranks are
+    ordered by key) and the multilingual text columns named in `fields` ({lang: text}, or
+    lists of them); `title` names the field written twice. `visible` gives the condition on
+    `table` of what a Scope lets its caller see.
+    """
+
+    entity: str
+    table: FromClause
+    fields: tuple[str, ...]
+    visible: Callable[[Scope], ColumnElement[bool]]
+    title: str = "title"
+
+
+_INDEXED: dict[str, Indexed] = {}
+
+
+def register(indexed: Indexed) -> Indexed:
+    """Make a kind of record searchable by its entity name (and rebuilt by `reindex_all`)."""
+    _INDEXED[indexed.entity] = indexed
+    return indexed
+
+
+def _indexed(entity: str | Indexed) -> Indexed:
+    if isinstance(entity, Indexed):
+        return entity
+    if entity not in _INDEXED:
+        raise ValueError(f"entity must be one of {', '.join(_INDEXED) or '(none registered)'}, "
+                         f"not {entity!r}")
+    return _INDEXED[entity]
 
 
 # --- indexing --------------------------------------------------------------------------------
 
 
-def _fold(text: str) -> str:
-    """Normalise searchable text: NFC, and ё→е (PostgreSQL's Russian stemmer folds ё; FTS5 not)."""
-    if not unicodedata.is_normalized("NFC", text):  # the check is far cheaper than the fix
-        text = unicodedata.normalize("NFC", text)
-    return text.replace("ё", "е").replace("Ё", "Е")
+def _document(indexed: Indexed, record_id: int, key: str, values: Sequence[Any],
+              postgresql: bool) -> dict[str, Any]:
+    """The search_documents row of a record from its text fields (in `fields` order)."""
+    title = indexed.fields.index(indexed.title)
+    values = [*values[:title], *[values[title]] * _TITLE_REPEAT, *values[title + 1 :]]
+    texts = texts_by_column(values)
+    columns = bounded([column_terms("en", [key, *texts["en"]]), column_terms("ru", texts["ru"]),
+                       column_terms("other", texts["other"])])
+    return {
+        "entity": indexed.entity, "record_id": record_id, "key": key,
+        "text_en": " ".join(columns[0]), "text_ru": " ".join(columns[1]),
+        "text_other": " ".join(columns[2]),
+        "tsv": tsvector(columns) if postgresql else None,
+    }
 
 
-def _texts(values: Iterable[Any]) -> dict[str, list[str]]:
-    """Collect multilingual texts ({lang: text}, or lists of them) by language."""
-    out: dict[str, list[str]] = {}
-    for value in values:
-        items = value if isinstance(value, list) else [value]
-        for item in items:
-            for lang, text in (item or {}).items():
-                if text:
-                    out.setdefault(lang, []).append(_fold(str(text)))
-    return out
+def add_documents(session: Session, entity: str | Indexed,
+                  records: Sequence[tuple[int, str, Sequence[Any]]]) -> None:
+    """Index records created in this transaction, which have no documents yet, from the
+    values just written: (record id, key, the values of the indexed fields in order). Same
+    documents as `reindex`, without deleting or reading back."""
+    indexed = _indexed(entity)
+    postgresql = _postgresql(session)
+    rows = [_document(indexed, rid, key, values, postgresql) for rid, key, values in records]
+    if rows:
+        with _bulk(session, indexed.entity, len(rows)):
+            session.execute(insert(_TABLE), rows)
 
 
-def reindex(session: Session, entity: str, record_ids: Iterable[int]) -> None:
-    """Rebuild the search documents of the given records (call after every write)."""
+def reindex(session: Session, entity: str | Indexed, record_ids: Iterable[int]) -> None:
+    """Rebuild the search documents of the given records from their stored fields (call after
+    every write)."""
+    indexed = _indexed(entity)
     ids = list(record_ids)
+    if not ids:
+        return
     for i in range(0, len(ids), CHUNK):
         part = ids[i : i + CHUNK]
         session.execute(delete(SearchDocument).where(
-            SearchDocument.entity == entity, SearchDocument.record_id.in_(part)))
-    with _bulk_fts(session, len(ids)):
+            SearchDocument.entity == indexed.entity, SearchDocument.record_id.in_(part)))
+    postgresql = _postgresql(session)
+    columns = indexed.table.c
+    with _bulk(session, indexed.entity, len(ids)):
         for i in range(0, len(ids), CHUNK):
-            rows = _stored_documents(session, entity, ids[i : i + CHUNK])
+            rows = [_document(indexed, rid, key, values, postgresql)
+                    for rid, key, *values in session.execute(
+                        select(columns.id, columns.key, *[columns[f] for f in indexed.fields])
+                        .where(columns.id.in_(ids[i : i + CHUNK])))]
             if rows:
                 session.execute(insert(_TABLE), rows)
 
 
-def add_documents(session: Session, entity: str, records: Sequence[tuple[int, Any]]) -> None:
-    """Index records created in this transaction, which have no documents yet, from the
-    values just written: (record id, an object with the record's key and text fields, such as
-    the validated input). Same documents as `reindex`, without deleting or reading back."""
-    names = _TEXT_COLUMNS[entity]
-    rows = [_document(entity, rid, record.key, [getattr(record, name) for name in names])
-            for rid, record in records]
-    if rows:
-        with _bulk_fts(session, len(rows)):
-            session.execute(insert(_TABLE), rows)
+def reindex_all(session: Session) -> None:
+    """Rebuild every search document (after a change to how documents are built)."""
+    for indexed in _INDEXED.values():
+        reindex(session, indexed, session.scalars(select(indexed.table.c.id)).all())
 
 
-def _stored_documents(session: Session, entity: str, ids: list[int]) -> list[dict[str, Any]]:
-    model: Any = Risk if entity == "risk" else Measure
-    columns = [getattr(model, name) for name in _TEXT_COLUMNS[entity]]
-    return [_document(entity, rid, key, values) for rid, key, *values in session.execute(
-        select(model.id, model.key, *columns).where(model.id.in_(ids)))]
+def _postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
-def _document(entity: str, record_id: int, key: str, values: list[Any]) -> dict[str, Any]:
-    """The search_documents row of a record from its text fields (in `_TEXT_COLUMNS` order)."""
-    title = _TEXT_COLUMNS[entity].index("title")
-    values = [*values[:title], *[values[title]] * _TITLE_REPEAT, *values[title + 1 :]]
-    texts = _texts(values)
-    return {
-        "entity": entity, "record_id": record_id, "key": key,
-        "text_en": " ".join([key, *texts.pop("en", [])]),
-        "text_ru": " ".join(texts.pop("ru", [])),
-        "text_other": " ".join(t for lang in sorted(texts) for t in texts[lang]),
-    }
-
-
-# SQLite: FTS5 indexes a large batch of new documents in one INSERT ... SELECT about three
-# times faster than through the per-row trigger (40,000 documents: 3 s instead of 9 s).
+# A batch of at least this many documents is written in bulk (SQLite: indexed by FTS5 in one
+# INSERT ... SELECT, about three times faster than through the per-row trigger: 40,000
+# documents in 3 s instead of 9 s), and the table's statistics are gathered afterwards.
 BULK_FTS = 1000  # documents
 _FTS_INSERT_TRIGGER = "search_documents_ai"
+_GIN_INDEX = "ix_search_documents_tsv"
+
+
+def fts_table(entity: str) -> str:
+    """SQLite: the FTS5 table of an entity's documents (made by migration 0007), whose rowid is
+    the record id."""
+    if not entity.isidentifier():
+        raise ValueError(f"not an entity name: {entity!r}")
+    return f"search_fts_{entity}"
 
 
 @contextmanager
-def _bulk_fts(session: Session, documents: int) -> Iterator[None]:
-    """On SQLite, for a large batch: index the documents inserted inside this block in one
-    statement instead of row by row. SQLite cannot switch a trigger off for a statement, so
-    the insert trigger is dropped and created again from its stored SQL; DDL is part of the
-    transaction, so a failed write rolls the trigger back too and readers never miss it."""
-    if documents < BULK_FTS or not _in_sqlite_transaction(session):
+def _bulk(session: Session, entity: str, documents: int) -> Iterator[None]:
+    """Write a large batch of documents inside this block.
+
+    SQLite: index the documents inserted inside the block in one statement instead of row by
+    row. SQLite cannot switch a trigger off for a statement, so the insert trigger is dropped
+    and created again from its stored SQL; DDL is part of the transaction, so a failed write
+    rolls the trigger back too and readers never miss it.
+
+    Afterwards, on both: ANALYZE the documents (nothing may depend on autovacuum), and on
+    PostgreSQL move the GIN index's pending entries into the index, which every search would
+    otherwise scan one by one until a VACUUM (none runs without autovacuum)."""
+    if documents < BULK_FTS:
         yield
+        return
+    if _postgresql(session):
+        yield
+        session.execute(sql_text("SELECT gin_clean_pending_list(CAST(:name AS regclass))"),
+                        {"name": _GIN_INDEX})
+        session.execute(sql_text("ANALYZE search_documents"))
         return
     trigger = session.scalar(sql_text(
         "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"
-    ), {"name": _FTS_INSERT_TRIGGER})
-    if trigger is None:  # no full-text index on this database (not created by migrations)
+    ), {"name": _FTS_INSERT_TRIGGER}) if _in_sqlite_transaction(session) else None
+    if trigger is None:  # no transaction yet, or no full-text index (not made by migrations)
         yield
         return
     last = session.scalar(select(func.coalesce(func.max(SearchDocument.id), 0)))
@@ -154,11 +196,13 @@ def _bulk_fts(session: Session, documents: int) -> Iterator[None]:
         yield
     finally:  # also after a failed insert, should the caller go on and commit
         # New rows get ids above the largest one before (INTEGER PRIMARY KEY, one writer).
+        fts = fts_table(entity)
         session.execute(sql_text(
-            "INSERT INTO search_fts(rowid, text_en, text_ru, text_other) "
-            "SELECT id, text_en, text_ru, text_other FROM search_documents WHERE id > :last"
-        ), {"last": last})
+            f"INSERT INTO {fts}(rowid, text_en, text_ru, text_other) "
+            "SELECT record_id, text_en, text_ru, text_other FROM search_documents "
+            "WHERE id > :last AND entity = :entity"), {"last": last, "entity": entity})
         session.execute(sql_text(trigger))
+    session.execute(sql_text("ANALYZE search_documents"))
 
 
 def _in_sqlite_transaction(session: Session) -> bool:
@@ -169,220 +213,93 @@ def _in_sqlite_transaction(session: Session) -> bool:
     return bool(session.connection().connection.driver_connection.in_transaction)  # type: ignore[union-attr]
 
 
-def reindex_all(session: Session) -> None:
-    """Rebuild every search document (after a change to how documents are built)."""
-    for entity, model in (("risk", Risk), ("measure", Measure)):
-        reindex(session, entity, session.scalars(select(model.id)).all())
-
-
-# --- query parsing ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Term:
-    """One word, or a phrase of words that must appear next to each other, in order."""
-
-    words: tuple[str, ...]
-
-    def websearch(self) -> str:
-        # Always quoted, so that a word such as "or" is never read as an operator.
-        return '"' + " ".join(self.words) + '"'
-
-
-@dataclass
-class Group:
-    """Terms that must all match (`include`) and terms that must not (`exclude`)."""
-
-    include: list[Term] = field(default_factory=list)
-    exclude: list[Term] = field(default_factory=list)
-
-
-def parse(q: str) -> list[Group]:
-    """Read free text as a query: groups separated by OR, each an AND of its terms.
-
-    Accepted: words; "quoted phrases" (an unclosed quote runs to the end); OR (any case) between
-    terms; a leading minus to exclude a word or phrase. All other punctuation separates words.
-    Groups with nothing to include are dropped, so the result may be empty: then nothing matches.
-    """
-    text = _fold(q)
-    groups = [Group()]
-    budget = MAX_WORDS
-    for m in _CHUNK_RE.finditer(text):
-        if m.group(2) is not None:
-            negated, chunk, quoted = bool(m.group(1)), m.group(2), True
-        else:
-            negated, chunk, quoted = bool(m.group(3)), m.group(4), False
-        if not quoted and not negated and chunk.lower() == "or":
-            if groups[-1].include or groups[-1].exclude:
-                groups.append(Group())
-            continue
-        words = tuple(_WORD.findall(chunk))[:budget]
-        if not words:
-            continue
-        budget -= len(words)
-        (groups[-1].exclude if negated else groups[-1].include).append(Term(words))
-        if budget <= 0:
-            break
-    return [g for g in groups if g.include]
-
-
-# A light Russian stemmer for SQLite, whose porter tokenizer stems English only: the longest
-# inflectional ending is removed (keeping at least three letters) and the rest matches as a
-# prefix, so "граница" finds "границе" and "пограничные" finds "пограничный".
-_RU_REFLEXIVE = ("ся", "сь")
-_RU_ENDINGS = tuple(sorted({
-    # adjectives and participles
-    "ее", "ие", "ые", "ое", "ими", "ыми", "ей", "ий", "ый", "ой", "ем", "им", "ым", "ом",
-    "его", "ого", "ему", "ому", "их", "ых", "ую", "юю", "ая", "яя", "ою", "ею",
-    # nouns
-    "а", "ев", "ов", "ье", "е", "иями", "ями", "ами", "еи", "ии", "и", "ией", "й", "иям",
-    "ям", "ием", "ам", "о", "у", "ах", "иях", "ях", "ы", "ь", "ию", "ью", "ю", "ия", "ья", "я",
-    # verbs
-    "ла", "на", "ете", "йте", "ли", "ло", "но", "ет", "ют", "ны", "ть", "ешь", "ила", "ыла",
-    "ена", "ейте", "уйте", "ите", "или", "ыли", "уй", "ил", "ыл", "ен", "ило", "ыло", "ено",
-    "ят", "ует", "уют", "ит", "ыт", "ены", "ить", "ыть", "ишь", "ать", "ять",
-}, key=len, reverse=True))
-_RU_MIN_STEM = 3
-
-
-def ru_stem(word: str) -> str:
-    """Strip one Russian inflectional ending (after a reflexive -ся/-сь) from a lower-case word."""
-    for ending in _RU_REFLEXIVE:
-        if word.endswith(ending) and len(word) - len(ending) >= _RU_MIN_STEM:
-            word = word[: -len(ending)]
-            break
-    for ending in _RU_ENDINGS:
-        if word.endswith(ending) and len(word) - len(ending) >= _RU_MIN_STEM:
-            return word[: -len(ending)]
-    return word
-
-
-def _fts5_word(word: str) -> str:
-    word = word.lower()
-    if _CYRILLIC.search(word):
-        word = ru_stem(word)
-    quoted = '"' + word.replace('"', '""') + '"'
-    return quoted + " *" if len(word) >= PREFIX_MIN else quoted
-
-
-def _fts5_term(term: Term) -> str:
-    return " + ".join(_fts5_word(w) for w in term.words)
-
-
-def fts5_query(groups: Sequence[Group]) -> str:
-    """The FTS5 MATCH expression of a parsed query: every token quoted, operators ours only."""
-    parts = []
-    for group in groups:
-        expr = "(" + " AND ".join(_fts5_term(t) for t in group.include) + ")"
-        if group.exclude:
-            expr = f"({expr} NOT ({' OR '.join(_fts5_term(t) for t in group.exclude)}))"
-        parts.append(expr)
-    return " OR ".join(parts)
-
-
 # --- querying --------------------------------------------------------------------------------
 
-
-def _model(entity: str) -> Any:
-    if entity not in ENTITIES:
-        raise ValueError(f"entity must be one of {', '.join(ENTITIES)}, not {entity!r}")
-    return Risk if entity == "risk" else Measure
-
-
-def _regconfig(name: str) -> ColumnElement[Any]:
-    # A constant, not a bound parameter: the expression must equal the index expression.
-    return literal_column(f"'{name}'::regconfig")
-
-
-def pg_document() -> ColumnElement[Any]:
-    """The tsvector of a search document, exactly as the GIN index ix_search_documents_tsv."""
-    columns = (SearchDocument.text_en, SearchDocument.text_ru, SearchDocument.text_other)
-    vectors = [func.to_tsvector(_regconfig(cfg), col, type_=TSVECTOR)
-               for cfg, col in zip(_PG_CONFIGS, columns, strict=True)]
-    return reduce(lambda a, b: a.op("||", return_type=TSVECTOR)(b), vectors)
-
-
-def _pg_any_config(text: str) -> ColumnElement[Any]:
-    queries = [func.websearch_to_tsquery(_regconfig(cfg), literal(text), type_=TSQUERY)
-               for cfg in _PG_CONFIGS]
-    return reduce(lambda a, b: func.tsquery_or(a, b, type_=TSQUERY), queries)
-
-
-def pg_query(groups: Sequence[Group]) -> ColumnElement[Any]:
-    """The tsquery of a parsed query: per group, the included terms in any of the three
-    configurations, and none of the excluded terms in any configuration."""
-    alternatives = []
-    for group in groups:
-        expr = _pg_any_config(" ".join(t.websearch() for t in group.include))
-        for term in group.exclude:
-            expr = func.tsquery_and(
-                expr, func.tsquery_not(_pg_any_config(term.websearch()), type_=TSQUERY),
-                type_=TSQUERY)
-        alternatives.append(expr)
-    return reduce(lambda a, b: func.tsquery_or(a, b, type_=TSQUERY), alternatives)
-
-
-_FTS = table("search_fts")
-_FTS_REF: ColumnElement[Any] = literal_column("search_fts")
-_FTS_ROWID: ColumnElement[Any] = literal_column("search_fts.rowid")
-
-
-def _matches(
-    session: Session, scope: Scope, groups: Sequence[Group], entity: str,
-    where: Sequence[ColumnElement[bool]],
-) -> tuple[Select[Any], ColumnElement[Any]]:
-    """Ids of the records of `entity` matching the query that the scope allows (unordered),
-    and the rank expression to add to it (higher is better)."""
-    model = _model(entity)
-    allowed = scope.risks if entity == "risk" else scope.measures
-    doc = SearchDocument
-    if session.get_bind().dialect.name == "postgresql":
-        tsquery = pg_query(groups)
-        vector = pg_document()
-        rank: ColumnElement[Any] = func.ts_rank(vector, tsquery)
-        stmt = (select(doc.record_id)
-                .join(model, model.id == doc.record_id)
-                .where(vector.op("@@")(tsquery)))
-    else:
-        rank = -func.bm25(_FTS_REF)  # equal weights for text_en, text_ru, text_other
-        stmt = (select(doc.record_id).select_from(_FTS)
-                .join(doc, doc.id == _FTS_ROWID)
-                .join(model, model.id == doc.record_id)
-                .where(_FTS_REF.op("MATCH")(fts5_query(groups))))
-    return stmt.where(doc.entity == entity, allowed, *where), rank
-
-
 def search(
-    session: Session, scope: Scope, q: str, entity: str, limit: int | None = None,
+    session: Session, scope: Scope, q: str, entity: str | Indexed, limit: int | None = None,
     offset: int = 0, *, where: Sequence[ColumnElement[bool]] = (),
 ) -> tuple[int, list[tuple[int, float]]]:
     """Total matches the scope allows and one page of (record id, rank), best first.
 
-    `entity` is "risk" or "measure"; `where` adds conditions on Risk or Measure columns (list
-    filters). A query without any word to look for (empty, blank, punctuation only, or only
-    exclusions) matches nothing: (0, []). Ranks are higher for better matches and comparable
-    only within one result list (bm25 on SQLite, ts_rank on PostgreSQL); ties go by key.
+    `entity` is a registered entity name ("risk", "measure") or its `Indexed`; `where` adds
+    conditions on its table's columns (list filters). A query without any word to look for
+    (empty, blank, punctuation only, or only exclusions) matches nothing: (0, []). Ranks are
+    higher for better matches and comparable only within one result list (bm25 on SQLite,
+    ts_rank on PostgreSQL); ties go by key.
     """
-    model = _model(entity)
+    indexed = _indexed(entity)
     groups = parse(q)
     if not groups:
         return 0, []
-    stmt, rank = _matches(session, scope, groups, entity, where)
-    if session.get_bind().dialect.name == "sqlite":
-        # Count with the full-text match as a rowid set evaluated once: joined, SQLite's
-        # planner may run MATCH once per allowed record when its statistics are missing or
-        # stale (3.5 s instead of 13 ms for a common word on 10,000 risks).
-        allowed = scope.risks if entity == "risk" else scope.measures
-        matched = select(_FTS_ROWID).select_from(_FTS).where(
-            _FTS_REF.op("MATCH")(fts5_query(groups)))
-        counted = (select(func.count()).select_from(SearchDocument)
-                   .join(model, model.id == SearchDocument.record_id)
-                   .where(SearchDocument.id.in_(matched), SearchDocument.entity == entity,
-                          allowed, *where))
-        total = session.scalar(counted)
-    else:
-        total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    page = stmt.add_columns(rank).order_by(rank.desc(), model.key).offset(offset)
+    allowed = and_(indexed.visible(scope), *where)
+    if _postgresql(session):
+        return _postgresql_search(session, indexed, tsquery(groups), allowed, limit, offset)
+    return _sqlite_search(session, indexed, fts5_query(groups), allowed, limit, offset)
+
+
+def _postgresql_search(
+    session: Session, indexed: Indexed, query: str, allowed: ColumnElement[bool],
+    limit: int | None, offset: int,
+) -> tuple[int, list[tuple[int, float]]]:
+    """PostgreSQL in one statement: the GIN index on the stored tsvector finds the matches,
+    ts_rank ranks them from that same stored column (nothing is parsed or stemmed per row),
+    and the total is a window count over the same rows before the page is cut."""
+    records = indexed.table
+    doc = SearchDocument
+    ts = cast(bindparam("tsq", query), TSQUERY)
+    matches = (doc.entity == indexed.entity, doc.tsv.op("@@")(ts), allowed)
+    rank = func.ts_rank(doc.tsv, ts).label("rank")
+    stmt = (select(doc.record_id, rank, func.count().over().label("total"))
+            .join(records, records.c.id == doc.record_id).where(*matches)
+            .order_by(rank.desc(), records.c.key).offset(offset))
     if limit is not None:
-        page = page.limit(limit)
-    return int(total or 0), [(int(rid), float(r)) for rid, r in session.execute(page)]
+        stmt = stmt.limit(limit)
+    rows = session.execute(stmt).all()
+    if rows:
+        return int(rows[0].total), [(int(r.record_id), float(r.rank)) for r in rows]
+    if offset == 0 and limit != 0:
+        return 0, []
+    counted = (select(func.count()).select_from(doc)
+               .join(records, records.c.id == doc.record_id).where(*matches))
+    return int(session.scalar(counted) or 0), []
+
+
+def _sqlite_search(
+    session: Session, indexed: Indexed, match: str, allowed: ColumnElement[bool],
+    limit: int | None, offset: int,
+) -> tuple[int, list[tuple[int, float]]]:
+    """SQLite in two statements, neither ranking a hidden record nor joining a document:
+
+    1. the visible matches: the records the scope (and filters) allow, read from the covering
+       indexes of the scope columns, kept when their id is in the entity's full-text match
+       (FTS5 rowids are record ids; the match is evaluated once, as a set, without ranking)
+       -> the total, and each match's key;
+    2. FTS5's own ranking of the entity's matches (bm25, computed and sorted inside FTS5), read
+       in rank order only until the page is complete.
+    """
+    records = indexed.table
+    fts = fts_table(indexed.entity)
+    matched: Select[Any] = select(literal_column("rowid")).select_from(table(fts)).where(
+        literal_column(fts).op("MATCH")(match))
+    # `id + 0`: not an index constraint. Otherwise SQLite may look every record up in the
+    # match list once per record (seconds), instead of probing the list once per record.
+    visible: dict[int, str] = {rid: key for rid, key in session.execute(
+        select(records.c.id, records.c.key).where(allowed, (records.c.id + 0).in_(matched)))}
+    if not visible or (limit is not None and (limit <= 0 or offset >= len(visible))):
+        return len(visible), []
+    wanted = len(visible) if limit is None else min(len(visible), offset + limit)
+    hits: list[tuple[float, str, int]] = []
+    cursor = session.execute(sql_text(
+        f"SELECT rowid, rank FROM {fts} WHERE {fts} MATCH :q ORDER BY rank"), {"q": match})
+    for rid, rank in cursor:
+        key = visible.get(rid)
+        if key is None:
+            continue
+        if len(hits) >= wanted and rank != hits[-1][0]:
+            break  # the page is complete, and so are the ties at its end (ordered by key)
+        hits.append((rank, key, rid))
+    cursor.close()
+    hits.sort()
+    page = hits[offset:] if limit is None else hits[offset : offset + limit]
+    # FTS5's rank is bm25 negated (lower is better); return higher-is-better.
+    return len(visible), [(rid, -rank) for rank, _, rid in page]
