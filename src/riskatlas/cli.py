@@ -87,8 +87,11 @@ def serve(
     rt = runtime(db)
     with rt.engine.connect():  # a database that cannot be used is a clear error, not a 500
         pass
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 before the app
+    # sees the request; the app believes it from RISKATLAS_TRUSTED_PROXIES only (web.security).
     uvicorn.run("riskatlas.web.app:create_app", factory=True, workers=workers,
-                host=host or rt.settings.host, port=port or rt.settings.port)
+                host=host or rt.settings.host, port=port or rt.settings.port,
+                proxy_headers=False, server_header=False)
 
 
 @db_app.command("upgrade")

@@ -10,6 +10,7 @@ import io
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
+from pydantic import WithJsonSchema
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -20,16 +21,21 @@ from riskatlas.catalog.importer import ImportError_, KeyInUse
 from riskatlas.catalog.models import Measure, Risk
 from riskatlas.catalog.records import export_document
 from riskatlas.catalog.schemas import (
+    AssessmentIn,
     ErrorOut,
+    MeasureIn,
     MeasureOut,
     MeasurePage,
+    RiskIn,
     RiskOut,
     RiskPage,
+    SourceIn,
     VersionOut,
 )
 from riskatlas.parties.models import Organisation
 from riskatlas.runtime import Runtime
 from riskatlas.sharing.policy import Principal, Scope, may_change
+from riskatlas.web import openapi
 from riskatlas.web.deps import (
     CurrentPrincipal,
     RuntimeDep,
@@ -42,9 +48,15 @@ from riskatlas.web.deps import (
 from riskatlas.web.errors import ApiError
 from riskatlas.web.responses import OrjsonResponse
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (401, 403, 404, 409, 412, 422, 428)}
-router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=ERRORS)
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers of an operation, for its `responses` (each status is listed where a
+    handler or a dependency of it sends it; 413 where a body is read)."""
+    return openapi.errors(ErrorOut, *codes)
+
+
+ERRORS = errors(401)  # an unknown, expired or malformed token, on any route that reads it
+router = APIRouter(prefix="/api/v1", tags=["catalog"])
 Multi = Annotated[list[str] | None, Query()]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
@@ -55,7 +67,10 @@ RiskSort = Annotated[str | None, Query(
 MeasureSort = Annotated[str | None, Query(
     pattern=f"^-?({'|'.join(queries.MEASURE_SORTS)})$", description="Order: a field, `-` in "
     "front to reverse (ignored with q).")]
-IfMatch = Annotated[str | None, Header(description="ETag of the version being changed.")]
+# Read as optional so a missing one is our 428, not FastAPI's 422; declared by IF_MATCH.
+IfMatch = Annotated[str | None, Header(include_in_schema=False)]
+IF_MATCH = openapi.if_match(True, "ETag of the version being changed (428 without it, 412 "
+                            "when it is not the stored version's).")
 # The query parameters of the list routes: any other is refused (a misspelt filter would
 # otherwise be ignored and the whole list come back as if it had matched).
 RISK_PARAMS = ("q", "domain", "state", "level", "residual_level", "status", "category", "limit",
@@ -76,7 +91,31 @@ def _refuse_unknown(request: Request, allowed: tuple[str, ...]) -> None:
 def _bad_filters(exc: queries.FilterError) -> ApiError:
     return ApiError(422, "validation_error", "Unknown filter value(s).", problems=[
         {"field": f"query.{name}", "reason": reason} for name, reason in exc.problems])
-RecordBody = Annotated[dict[str, Any], Body(description="Fields as in the export contract.")]
+# The raw object, validated by the catalog with its own problems; its schema: BODIES below.
+RecordBody = Annotated[dict[str, Any], Body(), WithJsonSchema({})]
+# Ratings are read as a label or abbreviation of the active matrix or its 1-based position
+# (catalog.matrix.parse); a source's date as YYYY-MM-DD, YYYY-MM or YYYY, or a year number.
+RATING = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "minLength": 1}],
+          "description": "A label of the matrix (GET /matrix), its abbreviation, or its "
+          "1-based position."}
+openapi.schema(SourceIn, {"published": {
+    "anyOf": [{"type": "string"}, {"type": "integer"}],
+    "description": "YYYY-MM-DD, YYYY-MM or YYYY (a real date)."}})
+openapi.schema(AssessmentIn, {"likelihood": RATING, "impact": RATING})
+# Derived on export, accepted (and ignored) on create so that an export reads back.
+DERIVED = ("links", "level", "residual_level", "regional")
+BODIES: dict[str, dict[str, dict[str, Any]]] = {
+    "risks": {
+        "create": openapi.schema(RiskIn, {"likelihood": RATING, "impact": RATING}),
+        "update": openapi.partial("RiskPatch", RiskIn, drop=(
+            "key", "owner", "version", "assessments", *DERIVED)),
+    },
+    "measures": {
+        "create": openapi.schema(MeasureIn),
+        "update": openapi.partial("MeasurePatch", MeasureIn, drop=(
+            "key", "owner", "version", "links")),
+    },
+}
 ENTITY = {"risks": "risk", "measures": "measure"}
 MODELS: dict[str, Any] = {"risks": Risk, "measures": Measure}
 
@@ -131,7 +170,16 @@ def _check_may_change(session: Session, principal: Principal, entity: str, key: 
 # --- risks -------------------------------------------------------------------------------------
 
 
-@router.get("/risks", responses={200: {"model": RiskPage}})
+def _first(entity: str) -> dict[str, Any]:
+    """Links from a list to its first record (then on to its changes, with its ETag)."""
+    first = {"path.key": "$response.body#/items/0/key"}
+    name = ENTITY[entity].capitalize()
+    return {f"Get{name}": openapi.link(f"/api/v1/{entity}/{{key}}", "get", first),
+            f"{name}History": openapi.link(f"/api/v1/{entity}/{{key}}/history", "get", first)}
+
+
+@router.get("/risks", responses={200: {"model": RiskPage, "links": _first("risks")},
+                                 **errors(401, 422)})
 async def list_risks(
     request: Request, runtime: RuntimeDep, scope: ScopeDep,
     q: Q = None, domain: Multi = None, state: Multi = None, level: Multi = None,
@@ -154,7 +202,8 @@ async def list_risks(
     return OrjsonResponse({"total": total, "limit": limit, "offset": offset, "items": items})
 
 
-@router.get("/measures", responses={200: {"model": MeasurePage}})
+@router.get("/measures", responses={200: {"model": MeasurePage, "links": _first("measures")},
+                                    **errors(401, 422)})
 async def list_measures(
     request: Request, runtime: RuntimeDep, scope: ScopeDep, q: Q = None,
     status: Multi = None, state: Multi = None, kind: Multi = None, limit: Limit = 100,
@@ -180,19 +229,44 @@ def _page(session: Session, list_fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise ApiError(422, "validation_error", str(exc)) from None
 
 
+def _answer(entity: str, status: int = 200) -> dict[int | str, dict[str, Any]]:
+    """A record answer: its ETag (from a create, its Location too) and links to what can
+    follow it (for clients, and for the stateful tests: tests/web/test_openapi.py)."""
+    name = ENTITY[entity].capitalize()
+    one = f"/api/v1/{entity}/{{key}}"
+    key = {"path.key": "$response.body#/key"}
+    version = {**key, "header.If-Match": "$response.header.ETag"}
+    links = {f"Get{name}": openapi.link(one, "get", key),
+             f"Update{name}": openapi.link(one, "patch", version),
+             f"Retire{name}": openapi.link(f"{one}/retire", "post", version),
+             f"{name}History": openapi.link(f"{one}/history", "get", key)}
+    if entity == "risks":
+        links["PutAssessment"] = openapi.link(
+            "/api/v1/risks/{key}/assessments/{state}", "put", key)
+    headers: dict[str, Any] = dict(openapi.ETAG)
+    if status == 201:
+        headers["Location"] = {"description": "The new record's URL.", "required": True,
+                               "schema": {"type": "string"}}
+    return {status: {"model": RiskOut if entity == "risks" else MeasureOut,
+                     "headers": headers, "links": links}}
+
+
 def _routes(entity: str) -> None:
     """Detail, create, update, retire and history: the same for risks and measures."""
     noun = ENTITY[entity]
-    out = RiskOut if entity == "risks" else MeasureOut
-    ok: dict[int | str, dict[str, Any]] = {200: {"model": out}}
+    ok = _answer(entity)
+    body = BODIES[entity]
 
-    @router.get(f"/{entity}/{{key}}", name=f"get_{noun}", responses=ok)
+    @router.get(f"/{entity}/{{key}}", name=f"get_{noun}", responses={**ok, **errors(401, 404, 422)})
     async def detail(key: str, runtime: RuntimeDep, scope: ScopeDep) -> Response:
         # Texts as stored JSON: the answer is written by orjson only (records.risk_records)
         return _with_etag(await read(runtime, _get, runtime, scope, entity, key, True))
 
     @router.post(f"/{entity}", status_code=201, name=f"create_{noun}",
-                 responses={201: {"model": out}})
+                 responses={**_answer(entity, 201), **errors(400, 401, 403, 409, 413, 422)},
+                 openapi_extra=openapi.json_body(body["create"], f"The new {noun}, in the "
+                                                 "export contract; the owner is your "
+                                                 "organisation."))
     def create(
         body: RecordBody, request: Request, session: SessionDep, runtime: RuntimeDep,
         scope: ScopeDep, principal: Writer,
@@ -219,7 +293,11 @@ def _routes(entity: str) -> None:
         response.headers["Location"] = f"/api/v1/{entity}/{record['key']}"
         return response
 
-    @router.patch(f"/{entity}/{{key}}", name=f"update_{noun}", responses=ok)
+    @router.patch(f"/{entity}/{{key}}", name=f"update_{noun}",
+                  responses={**ok, **errors(400, 401, 403, 404, 412, 413, 422, 428)},
+                  openapi_extra=openapi.extra(IF_MATCH, openapi.json_body(
+                      body["update"], "The fields to change (JSON merge patch: title, summary "
+                      "and rationale merge per language).")))
     def update(
         key: str, body: RecordBody, request: Request, session: SessionDep, runtime: RuntimeDep,
         scope: ScopeDep, principal: Writer, if_match: IfMatch = None,
@@ -243,7 +321,9 @@ def _routes(entity: str) -> None:
         session.commit()
         return _with_etag(record)
 
-    @router.post(f"/{entity}/{{key}}/retire", name=f"retire_{noun}", responses=ok)
+    @router.post(f"/{entity}/{{key}}/retire", name=f"retire_{noun}",
+                 responses={**ok, **errors(401, 403, 404, 412, 422, 428)},
+                 openapi_extra=IF_MATCH)
     def retire(
         key: str, request: Request, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep,
         principal: Writer, if_match: IfMatch = None,
@@ -264,13 +344,14 @@ def _routes(entity: str) -> None:
         return _with_etag(record)
 
     @router.get(f"/{entity}/{{key}}/history", name=f"{noun}_history",
-                response_model=list[VersionOut])
+                response_model=list[VersionOut], responses=errors(401, 404, 422))
     async def history(key: str, runtime: RuntimeDep, scope: ScopeDep) -> list[dict[str, Any]]:
         return await read(runtime, _history, runtime, scope, entity, key)
 
 
 @router.post("/risks/{key}/measures/{measure}/{decision}", name="decide_link",
-             responses={200: {"model": RiskOut}})
+             responses={**_answer("risks"), **errors(401, 403, 404, 412, 422, 428)},
+             openapi_extra=IF_MATCH)
 def decide_link(
     key: str, measure: str, decision: Literal["accept", "reject"], request: Request,
     session: SessionDep, runtime: RuntimeDep, scope: ScopeDep, principal: Writer,
@@ -283,7 +364,8 @@ def decide_link(
 
 
 @router.delete("/risks/{key}/measures/{measure}", name="remove_link",
-               responses={200: {"model": RiskOut}})
+               responses={**_answer("risks"), **errors(401, 403, 404, 412, 422, 428)},
+               openapi_extra=IF_MATCH)
 def remove_link(
     key: str, measure: str, request: Request, session: SessionDep, runtime: RuntimeDep,
     scope: ScopeDep, principal: Writer, if_match: IfMatch = None,
@@ -341,7 +423,7 @@ def get_matrix(runtime: RuntimeDep) -> dict[str, Any]:
     return runtime.matrix.as_json()
 
 
-@router.get("/organisations", tags=["parties"])
+@router.get("/organisations", tags=["parties"], responses=errors(401))
 def list_organisations(session: SessionDep, principal: CurrentPrincipal) -> list[dict[str, Any]]:
     """Organisations of the node (signed-in users only)."""
     if principal.anonymous:
@@ -352,7 +434,8 @@ def list_organisations(session: SessionDep, principal: CurrentPrincipal) -> list
 
 @router.get("/export", tags=["catalog"], responses={200: {"content": {
     "application/json": {}, "application/yaml": {}, "text/csv": {},
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
+    **errors(401, 422)})
 def export(
     session: SessionDep, runtime: RuntimeDep, scope: ScopeDep,
     format: Annotated[Literal["json", "yaml", "csv", "xlsx"], Query()] = "json",

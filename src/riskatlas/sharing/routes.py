@@ -19,11 +19,20 @@ from sqlalchemy.orm import Session
 from riskatlas.catalog.schemas import ErrorOut
 from riskatlas.sharing import service
 from riskatlas.sharing.policy import Principal
+from riskatlas.web import openapi
 from riskatlas.web.deps import SAFE_METHODS, CurrentPrincipal, SessionDep, require_writer, who
 from riskatlas.web.errors import ApiError
 
-router = APIRouter(prefix="/api/v1/groups", tags=["sharing"], responses={
-    code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422)})
+# Every route is for administrators (401, 403); each adds the errors it may send besides.
+router = APIRouter(prefix="/api/v1/groups", tags=["sharing"],
+                   responses=openapi.errors(ErrorOut, 401, 403))
+ONE = "/api/v1/groups/{key}"
+GROUP_LINKS = {
+    "GetGroup": openapi.link(ONE, "get", {"path.key": "$response.body#/key"}),
+    "AddMember": openapi.link(ONE + "/members/{org}", "put", {"path.key": "$response.body#/key"}),
+    "RemoveMember": openapi.link(ONE + "/members/{org}", "delete",
+                                 {"path.key": "$response.body#/key"}),
+}
 ANSWERS = {"invalid": (422, "validation_error"), "unknown": (404, "not_found"),
            "conflict": (409, "conflict")}
 
@@ -78,7 +87,10 @@ def list_groups(session: SessionDep, principal: Admin) -> list[dict[str, Any]]:
     return service.list_groups(session)
 
 
-@router.post("", status_code=201, response_model=GroupOut)
+@router.post("", status_code=201, response_model=GroupOut, responses={
+    201: {"links": GROUP_LINKS, "headers": {"Location": {
+        "description": "The new group's URL.", "required": True, "schema": {"type": "string"}}}},
+    **openapi.errors(ErrorOut, 400, 409, 413, 422)})
 def create_group(body: GroupIn, request: Request, session: SessionDep,
                  principal: Admin) -> JSONResponse:
     """Create an empty group owned by the caller's organisation."""
@@ -93,7 +105,8 @@ def create_group(body: GroupIn, request: Request, session: SessionDep,
                         headers={"Location": f"/api/v1/groups/{group['key']}"})
 
 
-@router.get("/{key}", response_model=GroupOut)
+@router.get("/{key}", response_model=GroupOut,
+            responses=openapi.errors(ErrorOut, 404, 422))
 def get_group(key: str, session: SessionDep, principal: Admin) -> dict[str, Any]:
     """One group with its members."""
     try:
@@ -102,7 +115,8 @@ def get_group(key: str, session: SessionDep, principal: Admin) -> dict[str, Any]
         raise _refused(exc) from None
 
 
-@router.put("/{key}/members/{org}", response_model=GroupOut)
+@router.put("/{key}/members/{org}", response_model=GroupOut,
+            responses=openapi.errors(ErrorOut, 404, 409, 422))
 def add_member(key: str, org: str, request: Request, session: SessionDep,
                principal: Admin) -> dict[str, Any]:
     """Add an organisation to the group: it reads the group's AMBER records at once."""
@@ -115,7 +129,8 @@ def add_member(key: str, org: str, request: Request, session: SessionDep,
     return group
 
 
-@router.delete("/{key}/members/{org}", response_model=GroupOut)
+@router.delete("/{key}/members/{org}", response_model=GroupOut,
+               responses=openapi.errors(ErrorOut, 404, 422))
 def remove_member(key: str, org: str, request: Request, session: SessionDep,
                   principal: Admin) -> dict[str, Any]:
     """Remove an organisation from the group: it stops reading them at once."""

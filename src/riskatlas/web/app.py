@@ -1,4 +1,6 @@
-"""Application factory: `uvicorn --factory riskatlas.web.app:create_app`."""
+"""Application factory: `uvicorn --factory --no-proxy-headers riskatlas.web.app:create_app`
+(or `riskatlas serve`). Without --no-proxy-headers uvicorn believes X-Forwarded-For from
+127.0.0.1 before the app sees the request; the app applies RISKATLAS_TRUSTED_PROXIES itself."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from riskatlas.config import Settings, get_settings
 from riskatlas.parties import routes as parties_routes
 from riskatlas.runtime import Runtime
 from riskatlas.sharing import routes as sharing_routes
-from riskatlas.web import errors
+from riskatlas.web import docs, errors, openapi, security
 from riskatlas.web.cache import CachedReads, Generation, ReadCache
 
 STATIC = Path(__file__).parent / "static"
@@ -37,16 +39,19 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Risk Atlas", version=__version__, openapi_url="/api/openapi.json",
-                  docs_url="/api/docs", redoc_url=None, lifespan=_lifespan)
+                  docs_url=None, redoc_url=None, lifespan=_lifespan)  # docs: web.docs
     app.state.runtime = runtime = Runtime(settings or get_settings())
     app.state.read_cache = ReadCache(runtime.settings.read_cache_mb << 20)
     app.state.generation = Generation(runtime)
     app.add_middleware(CachedReads)
-    errors.install(app)  # after: its NUL check runs first
+    errors.install(app, runtime.settings.max_body_bytes)  # after: its checks run first
+    security.install(app, runtime.settings)  # outermost: every answer gets the headers
     app.include_router(parties_routes.router)
     app.include_router(sharing_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(assessment_routes.router)
     app.include_router(catalog_pages.router)
+    docs.install(app)
+    openapi.install(app)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app
