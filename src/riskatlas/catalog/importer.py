@@ -7,6 +7,7 @@ service then writes that batch in one transaction.
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ class Batch:
     writer: checks.Writer = checks.OPERATOR
     forced: bool = False
     visible: checks.Visible | None = None  # what the writer can see (None: everything)
+
+
+KEY_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9\-_.]{0,31}$")  # as schemas.Key
 
 
 class KeyInUse(Exception):
@@ -128,7 +132,9 @@ def _validate_items(
     batch = Batch(writer=writer, forced=force)
     seen: dict[tuple[str, str], Item] = {}
     where: dict[int, Item] = {}
-    keys = {section: [_key_of(i) for i in items if i.section == section]
+    # Only well-formed keys are looked up (a key with a NUL would be a database error).
+    keys = {section: [k for i in items if i.section == section
+                      if KEY_PATTERN.match(k := _key_of(i))]
             for section in ("risks", "measures")}
     for section, wanted in keys.items():
         batch.stored[section] = checks.stored_records(session, matrix, section, wanted)

@@ -133,8 +133,12 @@ def etag_version(if_match: str | None) -> int:
         raise ApiError(428, "precondition_required",
                        "Send If-Match with the ETag of the version you are changing.")
     value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise ApiError(412, "precondition_failed", f"If-Match {if_match!r} is not an ETag "
+    # ASCII digits only (str.isdigit also takes "²", which int() refuses), and no more than
+    # the version columns hold (32-bit: PostgreSQL raises on a larger number, not "no match").
+    if not (value.isascii() and value.isdigit() and len(value) <= 10
+            and int(value) <= 2**31 - 1):
+        shown = if_match if len(if_match) <= 40 else f"{if_match[:40]}..."
+        raise ApiError(412, "precondition_failed", f"If-Match {shown!r} is not an ETag "
                        "of this record.")
     return int(value)
 
@@ -142,7 +146,7 @@ def etag_version(if_match: str | None) -> int:
 def _get(session: Session, runtime: Runtime, scope: Scope, entity: str, key: str,
          raw_json: bool = False) -> Any:
     try:
-        return edits.get(session, runtime.matrix, scope, entity, key,
+        return edits.get(session, active_matrix(runtime.settings), scope, entity, key,
                          runtime.settings.aggregation, raw_json=raw_json)
     except queries.NotFound:
         raise ApiError(404, "not_found", f"No {ENTITY[entity]} {key!r}.") from None
@@ -193,7 +197,7 @@ async def list_risks(
                                   residual_level=residual_level or [], status=status or [],
                                   category=category or [], strict=True)
     try:
-        total, items = await read(runtime, _page, queries.list_risks, runtime.matrix, scope,
+        total, items = await read(runtime, _page, queries.list_risks, active_matrix(runtime.settings), scope,
                                   filters, limit, offset, q=q, sort=sort,
                                   aggregation=runtime.settings.aggregation, raw_json=True,
                                   threaded=bool(q))
@@ -274,11 +278,8 @@ def _routes(entity: str) -> None:
         data = dict(body, owner=principal.org_key)
         data.pop("version", None)
         key = str(data.get("key", "")).strip().upper()
-        model = MODELS[entity]
-        if key and session.scalar(select(model.id).where(model.key == key)) is not None:
-            raise ApiError(409, "conflict", f"The key {key!r} is already in use.")
         try:  # (a RED record always names its author: catalog.importer._check_rights)
-            edits.write(session, runtime.matrix, entity, data, who(request, principal),
+            edits.write(session, active_matrix(runtime.settings), entity, data, who(request, principal),
                         create=True, principal=principal)
             session.commit()
         except ImportError_ as exc:
@@ -309,7 +310,7 @@ def _routes(entity: str) -> None:
         for locked in ("key", "owner", "version"):
             changes.pop(locked, None)
         try:
-            record = edits.edit(session, runtime.matrix, scope, entity, key, changes,
+            record = edits.edit(session, active_matrix(runtime.settings), scope, entity, key, changes,
                                 who(request, principal), expected_version=version,
                                 aggregation=runtime.settings.aggregation, principal=principal)
         except edits.Conflict as exc:
@@ -332,7 +333,7 @@ def _routes(entity: str) -> None:
         _check_may_change(session, principal, entity, key)
         version = etag_version(if_match)
         try:
-            record = edits.edit(session, runtime.matrix, scope, entity, key,
+            record = edits.edit(session, active_matrix(runtime.settings), scope, entity, key,
                                 {"status": "retired"}, who(request, principal),
                                 expected_version=version,
                                 aggregation=runtime.settings.aggregation, principal=principal)
@@ -382,7 +383,7 @@ def _decide(key: str, measure: str, decision: str, request: Request, session: Se
     _check_may_change(session, principal, "risks", key)
     version = etag_version(if_match)
     try:
-        record = edits.decide(session, runtime.matrix, scope, key, measure, decision,
+        record = edits.decide(session, active_matrix(runtime.settings), scope, key, measure, decision,
                               who(request, principal), version,
                               runtime.settings.aggregation, principal)
     except queries.NotFound as exc:
@@ -420,7 +421,7 @@ for _entity in ENTITY:
 @router.get("/matrix", tags=["catalog"])
 def get_matrix(runtime: RuntimeDep) -> dict[str, Any]:
     """The active risk matrix: labels low to high, grid[likelihood][impact]."""
-    return runtime.matrix.as_json()
+    return active_matrix(runtime.settings).as_json()
 
 
 @router.get("/organisations", tags=["parties"], responses=errors(401))
@@ -444,7 +445,7 @@ def export(
     for Excel; xlsx: a workbook with sheets actors, risks and measures)."""
     from riskatlas.catalog.spreadsheets import MEDIA_TYPE, SheetError, write_xlsx
 
-    doc = export_document(session, runtime.matrix, scope, runtime.settings.aggregation,
+    doc = export_document(session, active_matrix(runtime.settings), scope, runtime.settings.aggregation,
                           raw_json=format == "json")
     if format == "yaml":
         return Response(dump_yaml(doc), media_type="application/yaml")
