@@ -10,11 +10,12 @@ from riskatlas.db import Base
 class SearchDocument(Base):
     """Searchable terms of one risk or measure, rebuilt on every write of that record.
 
-    `text_en`, `text_ru` and `text_other` hold the record's words as indexed terms (folded,
-    lower-cased, stemmed: riskatlas.search.terms), separated by spaces. The full-text index
-    over them is dialect-specific and made by migrations (0002, 0007): on SQLite an FTS5 table
-    over the three columns; on PostgreSQL the same terms in `tsv`, a tsvector written by our
-    code, with a GIN index (ix_search_documents_tsv). `tsv` stays NULL on SQLite.
+    The terms are the record's words folded, lower-cased and stemmed by our code
+    (riskatlas.search.terms), the same on both databases. The full-text index is
+    dialect-specific and made by migrations (0002, 0007): on SQLite the terms are `text_en`,
+    `text_ru` and `text_other` (separated by spaces), the content of one FTS5 table per entity;
+    on PostgreSQL they are `tsv`, a tsvector written by our code, with a GIN index
+    (ix_search_documents_tsv), and the text columns stay empty. `tsv` is NULL on SQLite.
     """
 
     __tablename__ = "search_documents"
