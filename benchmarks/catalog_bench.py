@@ -274,17 +274,19 @@ def app_import(url: str, path: Path) -> dict[str, Any]:
     """The real two-phase import (as `riskatlas import`), timed by phase."""
     from riskatlas.audit.service import Who
     from riskatlas.catalog.importer import validate_files
+    from riskatlas.catalog.matrix import active_matrix
     from riskatlas.catalog.service import save
     from riskatlas.runtime import make_runtime
 
     rt = make_runtime(url)
+    matrix = active_matrix(rt.settings)
     t0 = time.perf_counter()
     with rt.transaction() as session:
-        batch = validate_files(session, rt.matrix, [path])
+        batch = validate_files(session, matrix, [path])
         t1 = time.perf_counter()
         synth.log(f"  validated {len(batch.risks)} risks, {len(batch.measures)} measures "
                   f"in {t1 - t0:.1f} s; saving ...")
-        counts = save(session, rt.matrix, batch, Who("import"))
+        counts = save(session, matrix, batch, Who("import"))
         t2 = time.perf_counter()
         synth.log(f"  saved in {t2 - t1:.1f} s ({counts}); committing ...")
     t3 = time.perf_counter()
@@ -385,8 +387,10 @@ def count_statements(url: str, fn: Callable[[], Any]) -> int:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from riskatlas.catalog import queries
+    from riskatlas.catalog.matrix import active_matrix
+    from riskatlas.cli_options import operator_scope
     from riskatlas.runtime import make_runtime
-    from riskatlas.sharing.policy import Scope, scope_for
+    from riskatlas.sharing.policy import scope_for
 
     results: dict[str, Any] = {"machine": synth.machine(), "params": {
         "risks": args.risks, "measures": args.measures, "seed": args.seed,
@@ -428,15 +432,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         principal = add_principal(app_db.url)
         rt = make_runtime(app_db.url)
+        matrix = active_matrix(rt.settings)
         filters = queries.RiskFilters(**LIST_FILTER)
         results["list"] = {}
         raw = Raw(app_db.url)
         try:
-            for name, scope, who in (("everything", Scope.everything(), None),
+            for name, scope, who in (("everything", operator_scope(), None),
                                      ("principal", scope_for(principal), principal)):
                 def app_list(scope: Any = scope) -> tuple[int, list[Any]]:
                     with rt.transaction() as session:
-                        return queries.list_risks(session, rt.matrix, scope, filters, limit=50,
+                        return queries.list_risks(session, matrix, scope, filters, limit=50,
                                                   aggregation=rt.settings.aggregation)
 
                 def plain_list(who: Any = who) -> tuple[int, list[Any]]:

@@ -75,6 +75,7 @@ def percentile(samples: list[float], p: float) -> float:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from riskatlas.catalog import queries
+    from riskatlas.catalog.matrix import active_matrix
     from riskatlas.runtime import make_runtime
     from riskatlas.search.service import search
     from riskatlas.sharing.policy import scope_for
@@ -96,13 +97,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         principal = add_principal(db.url)
         scope = scope_for(principal)
         rt = make_runtime(db.url)
+        matrix = active_matrix(rt.settings)
         filters = queries.RiskFilters()
         raw = Raw(db.url)
         bare, bare_ranked = bare_query(raw, False), bare_query(raw, True)
 
         def app(q: str | None, offset: int) -> tuple[int, list[Any]]:
             with rt.transaction() as session:
-                return queries.list_risks(session, rt.matrix, scope, filters, limit=PAGE,
+                return queries.list_risks(session, matrix, scope, filters, limit=PAGE,
                                           offset=offset, q=q, aggregation=rt.settings.aggregation)
 
         def hits(q: str, offset: int) -> tuple[int, list[Any]]:

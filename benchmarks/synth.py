@@ -431,11 +431,13 @@ def import_catalog(url: str, path: Path) -> str:
     does (validate_files, then save with Who("import"), in one transaction)."""
     from riskatlas.audit.service import Who
     from riskatlas.catalog.importer import validate_files
+    from riskatlas.catalog.matrix import active_matrix
     from riskatlas.catalog.service import save
     from riskatlas.runtime import make_runtime
 
     rt = make_runtime(url)
+    matrix = active_matrix(rt.settings)
     with rt.transaction() as session:
-        batch = validate_files(session, rt.matrix, [path])
-        counts = save(session, rt.matrix, batch, Who("import"))
+        batch = validate_files(session, matrix, [path])
+        counts = save(session, matrix, batch, Who("import"))
     return str(counts)

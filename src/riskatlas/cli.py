@@ -14,6 +14,7 @@ from riskatlas.catalog import assessment_cli
 from riskatlas.catalog import cli as catalog_cli
 from riskatlas.catalog.importer import ImportError_
 from riskatlas.catalog.library import load_default_catalog
+from riskatlas.catalog.matrix import active_matrix
 from riskatlas.cli_options import Commands, Db, Fmt, err, fail, report, runtime
 from riskatlas.output import Format, emit
 from riskatlas.parties.cli import orgs_app, states_app, tokens_app, users_app
@@ -52,7 +53,7 @@ def init(db: Db = None) -> None:
     with rt.transaction() as session:
         seed(session)
         try:
-            counts = load_default_catalog(session, rt.matrix)
+            counts = load_default_catalog(session, active_matrix(rt.settings))
         except ImportError_ as exc:
             report(exc.problems)
             return

@@ -2,6 +2,10 @@
 
 riskatlas.cli imports the domain CLIs (parties.cli, ...), so those cannot import riskatlas.cli;
 they import from here instead, and riskatlas.cli may do the same.
+
+This module also holds the local operator's capability to read everything (`operator_scope`):
+a command run without --as acts as someone holding the database file. It is made here once, and
+no module of the web side imports this one (tests/test_layers.py), so no request can have it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typer.core import TyperGroup
 from riskatlas.audit.service import Who
 from riskatlas.output import Format
 from riskatlas.runtime import Runtime, make_runtime
+from riskatlas.sharing.policy import FullAccess, Principal, Scope, scope_for
 
 err = Console(stderr=True)
 
@@ -53,6 +58,18 @@ Force = Annotated[bool, typer.Option(
     "--force", help="Write records whose stored version is newer than the file's (the "
     "audit entry says so).")]
 CLI = Who("cli")  # the author of writes made at the command line
+_OPERATOR = FullAccess("operator")
+
+
+def operator_scope() -> Scope:
+    """Everything: what the local operator (a command run without --as) reads."""
+    return _OPERATOR.scope()
+
+
+def scope_of(principal: Principal | None) -> Scope:
+    """What a command reads: everything for the local operator (None), else what the user of
+    `--as USERNAME` may see."""
+    return operator_scope() if principal is None else scope_for(principal)
 
 
 def acting(session: Any, username: str | None) -> tuple[Any, Who]:

@@ -1,4 +1,9 @@
-"""What a command or a request needs: settings, the engine and the active risk matrix."""
+"""What a command or a request needs: settings, the engine and sessions.
+
+The runtime sits below every domain package (docs/layers.md) and holds none of their objects:
+catalog code loads the risk matrix (catalog.matrix.active_matrix), and the full sharing scope
+belongs to the command line's operator alone (riskatlas.cli_options).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,6 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from riskatlas.catalog.matrix import Matrix, load_matrix
 from riskatlas.config import Settings, get_settings
 from riskatlas.db import get_engine, session_factory, transaction
 
@@ -22,10 +26,6 @@ class Runtime:
     @cached_property
     def engine(self) -> Engine:
         return get_engine(self.settings.database_url)
-
-    @cached_property
-    def matrix(self) -> Matrix:
-        return load_matrix(self.settings.matrix)
 
     @cached_property
     def inline_reads(self) -> bool:

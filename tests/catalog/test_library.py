@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from riskatlas.catalog.library import load_default_catalog
+from riskatlas.catalog.matrix import active_matrix
 from riskatlas.catalog.schemas import DOMAINS
 from tests.conftest import SHARED
 from tests.helpers import export
@@ -20,7 +21,7 @@ TRAILING_DOT_HOST = re.compile(r"(https?://[^/\s]+)\.(?=/)")
 @pytest.fixture
 def catalog(runtime) -> dict:  # type: ignore[no-untyped-def, type-arg]
     with runtime.transaction() as session:
-        counts = load_default_catalog(session, runtime.matrix)
+        counts = load_default_catalog(session, active_matrix(runtime.settings))
     assert counts is not None and counts.created > 0
     return export(runtime.settings.database_url)
 
@@ -77,6 +78,6 @@ def test_library_files_are_shipped_inside_the_package() -> None:
 
 def test_loading_twice_leaves_a_populated_catalog_alone(runtime) -> None:  # type: ignore[no-untyped-def]
     with runtime.transaction() as session:
-        assert load_default_catalog(session, runtime.matrix) is not None
+        assert load_default_catalog(session, active_matrix(runtime.settings)) is not None
     with runtime.transaction() as session:
-        assert load_default_catalog(session, runtime.matrix) is None
+        assert load_default_catalog(session, active_matrix(runtime.settings)) is None

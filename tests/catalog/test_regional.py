@@ -6,10 +6,11 @@ import pytest
 
 from riskatlas.audit.service import Who
 from riskatlas.catalog import assessments
+from riskatlas.catalog.matrix import active_matrix
 from riskatlas.catalog.models import Risk
 from riskatlas.catalog.records import risk_records
+from riskatlas.cli_options import operator_scope
 from riskatlas.runtime import Runtime
-from riskatlas.sharing.policy import Scope
 from tests.helpers import SMALL, load
 
 ASSESSMENTS = [
@@ -39,19 +40,19 @@ ASSESSMENTS = [
 )
 def test_regional_rating_follows_the_rule(runtime: Runtime, rule: str, expected: tuple) -> None:  # type: ignore[type-arg]
     load(runtime.settings.database_url, SMALL)
+    matrix, everything = active_matrix(runtime.settings), operator_scope()
     with runtime.transaction() as session:
         stored = {a["state"]: a["version"] for a in risk_records(
-            session, runtime.matrix, Scope.everything(), [Risk.key == "CA-TST-001"])[0][
-                "assessments"]}
+            session, matrix, everything, [Risk.key == "CA-TST-001"])[0]["assessments"]}
         for assessment in ASSESSMENTS:
-            assessments.put(session, runtime.matrix, Scope.everything(), None, "CA-TST-001",
+            assessments.put(session, matrix, everything, None, "CA-TST-001",
                             assessment["state"], assessment, Who("test"),
                             stored.get(assessment["state"]))
     with runtime.transaction() as session:
         risk, other = risk_records(
             session,
-            runtime.matrix,
-            Scope.everything(),
+            matrix,
+            everything,
             [Risk.key.in_(["CA-TST-001", "CA-TST-002"])],
             aggregation=rule,
         )

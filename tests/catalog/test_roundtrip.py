@@ -94,16 +94,17 @@ def test_json_export_with_stored_texts_equals_the_decoded_document(db_url: str) 
     (records.export_document raw_json): the document must be the same as when decoded."""
     import orjson
 
+    from riskatlas.catalog.matrix import active_matrix
     from riskatlas.catalog.records import export_document
+    from riskatlas.cli_options import operator_scope
     from riskatlas.config import Settings
     from riskatlas.runtime import Runtime
-    from riskatlas.sharing.policy import Scope
 
     load(db_url, SMALL)
     rt = Runtime(Settings(database_url=db_url))
     with rt.transaction() as session:
-        decoded = export_document(session, rt.matrix, Scope.everything())
-        raw = export_document(session, rt.matrix, Scope.everything(), raw_json=True)
+        decoded = export_document(session, active_matrix(rt.settings), operator_scope())
+        raw = export_document(session, active_matrix(rt.settings), operator_scope(), raw_json=True)
     assert decoded["risks"] and decoded["risks"][0]["assessments"]
     assert orjson.loads(orjson.dumps(raw)) == orjson.loads(orjson.dumps(decoded))
     assert orjson.loads(orjson.dumps(raw)) == export(db_url)

@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from riskatlas.catalog import service
 from riskatlas.catalog.models import Risk
+from riskatlas.cli_options import operator_scope
 from riskatlas.parties.models import Organisation
 from riskatlas.runtime import Runtime
 from riskatlas.search.service import search
-from riskatlas.sharing.policy import Scope
 from tests.helpers import SMALL, export, load
 
 
@@ -49,6 +49,6 @@ def test_new_rows_are_linked_whatever_ids_they_get(
     assert {m["key"]: m["risks"] for m in doc["measures"]} == {
         "CA-MSR-900": ["CA-TST-001"], "CA-MSR-901": ["CA-TST-001", "CA-TST-002"]}
     with runtime.transaction() as session:
-        total, hits = search(session, Scope.everything(), "second", "risk")
+        total, hits = search(session, operator_scope(), "second", "risk")
         key = session.scalar(select(Risk.key).where(Risk.id == hits[0][0]))
     assert (total, key) == (1, "CA-TST-002")

@@ -14,11 +14,11 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from riskatlas.catalog.models import Measure, Risk
+from riskatlas.cli_options import operator_scope
 from riskatlas.runtime import Runtime
 from riskatlas.search import service
 from riskatlas.search.models import SearchDocument
 from riskatlas.search.service import reindex_all, search
-from riskatlas.sharing.policy import Scope
 from tests.helpers import cli, load
 
 EN = ["border", "water", "dam", "drought", "smuggling", "clashes", "cyber", "bank", "pressure",
@@ -77,7 +77,7 @@ def _results(runtime: Runtime) -> dict[tuple[str, str], tuple[int, list[str]]]:
                 **{("measure", i): k for i, k in session.execute(select(Measure.id, Measure.key))}}
         for q in QUERIES:
             for entity in ("risk", "measure"):
-                total, hits = search(session, Scope.everything(), q, entity)
+                total, hits = search(session, operator_scope(), q, entity)
                 out[(q, entity)] = (total, [keys[(entity, rid)] for rid, _ in hits])
     return out
 
@@ -160,5 +160,5 @@ def test_a_failed_bulk_write_restores_the_trigger(
 def _results_for(runtime: Runtime, q: str) -> tuple[int, list[str]]:
     with runtime.transaction() as session:
         keys = dict(session.execute(select(Risk.id, Risk.key)).all())
-        total, hits = search(session, Scope.everything(), q, "risk")
+        total, hits = search(session, operator_scope(), q, "risk")
     return total, [keys[rid] for rid, _ in hits]

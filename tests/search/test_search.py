@@ -12,7 +12,9 @@ import yaml
 from sqlalchemy import select
 
 from riskatlas.catalog import queries
+from riskatlas.catalog.matrix import active_matrix
 from riskatlas.catalog.models import Measure, Risk
+from riskatlas.cli_options import operator_scope
 from riskatlas.parties.models import Organisation, User
 from riskatlas.runtime import Runtime
 from riskatlas.search.query import fts5_query, parse, tsquery
@@ -93,7 +95,7 @@ def _keys(runtime: Runtime, q: str, entity: str = "risk", scope: Scope | None = 
           limit: int | None = None, offset: int = 0) -> tuple[int, list[str]]:
     model: Any = Risk if entity == "risk" else Measure
     with runtime.transaction() as session:
-        total, hits = search(session, scope or Scope.everything(), q, entity, limit, offset)
+        total, hits = search(session, scope or operator_scope(), q, entity, limit, offset)
         keys: dict[int, str] = dict(session.execute(select(model.id, model.key)).all())
     return total, [keys[rid] for rid, _ in hits]
 
@@ -159,7 +161,7 @@ def test_words_are_and_ed_or_gives_alternatives_minus_excludes(catalog: Runtime)
 
 def test_title_match_ranks_above_driver_match(catalog: Runtime) -> None:
     with catalog.transaction() as session:
-        total, hits = search(session, Scope.everything(), "border", "risk", None, 0)
+        total, hits = search(session, operator_scope(), "border", "risk", None, 0)
     keys = _keys(catalog, "border")[1]
     assert keys[:2] == ["CA-BRD-001", "CA-WEN-001"]
     assert total == 2
@@ -176,30 +178,31 @@ def test_pages_follow_the_ranking(catalog: Runtime) -> None:
 
 
 def test_list_risks_with_q_orders_by_rank_and_keeps_filters(catalog: Runtime) -> None:
+    matrix, everything = active_matrix(catalog.settings), operator_scope()
     with catalog.transaction() as session:
-        total, rows = queries.list_risks(session, catalog.matrix, Scope.everything(),
+        total, rows = queries.list_risks(session, matrix, everything,
                                          queries.RiskFilters(), q="border")
         assert total == 2
         assert [r["key"] for r in rows] == ["CA-BRD-001", "CA-WEN-001"]
-        total, rows = queries.list_risks(session, catalog.matrix, Scope.everything(),
+        total, rows = queries.list_risks(session, matrix, everything,
                                          queries.RiskFilters(domain=["water_energy"]),
                                          q="border")
         assert total == 1 and [r["key"] for r in rows] == ["CA-WEN-001"]
-        total, rows = queries.list_risks(session, catalog.matrix, Scope.everything(),
+        total, rows = queries.list_risks(session, matrix, everything,
                                          queries.RiskFilters(), limit=1, offset=1, q="border")
         assert total == 2 and [r["key"] for r in rows] == ["CA-WEN-001"]
         assert rows[0]["title"]["en"] == "Water scarcity"  # the usual record shape
         # No text, or a blank one, lists everything by key.
         for q in (None, "", "   "):
-            total, rows = queries.list_risks(session, catalog.matrix, Scope.everything(),
+            total, rows = queries.list_risks(session, matrix, everything,
                                              queries.RiskFilters(), q=q)
             assert total == 8
             assert [r["key"] for r in rows] == sorted(r["key"] for r in rows)
-        total, rows = queries.list_measures(session, Scope.everything(),
+        total, rows = queries.list_measures(session, everything,
                                             queries.MeasureFilters(), q="zebra")
         assert total == 2
         assert {r["key"] for r in rows} == {"CA-MSR-002", "CA-MSR-003"}
-        total, rows = queries.list_measures(session, Scope.everything(),
+        total, rows = queries.list_measures(session, everything,
                                             queries.MeasureFilters(status=["implemented"]),
                                             q="zebra")
         assert (total, rows) == (0, [])
@@ -244,7 +247,7 @@ def test_queries_without_words_match_nothing(catalog: Runtime) -> None:
     for q in ["", "   ", "***", '"', "-", "OR", "-border", "(-)"]:
         assert _keys(catalog, q) == (0, []), q
     with catalog.transaction() as session, pytest.raises(ValueError, match="entity"):
-        search(session, Scope.everything(), "border", "actor", None, 0)
+        search(session, operator_scope(), "border", "actor", None, 0)
 
 
 def test_operators_in_text_are_words() -> None:
@@ -319,8 +322,8 @@ def test_search_applies_the_sharing_policy_in_the_query(
     assert _keys(catalog, "zebra", scope=scope, limit=1, offset=len(expected)) == (total, [])
     # The same through the list used by the API and the pages.
     with catalog.transaction() as session:
-        total, rows = queries.list_risks(session, catalog.matrix, scope, queries.RiskFilters(),
-                                         limit=100, q="зебра")
+        total, rows = queries.list_risks(session, active_matrix(catalog.settings), scope,
+                                         queries.RiskFilters(), limit=100, q="зебра")
     assert (total, {r["key"] for r in rows}) == (len(expected), expected)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from riskatlas.audit.service import Who
 from riskatlas.catalog.importer import validate_files
+from riskatlas.catalog.matrix import active_matrix
 from riskatlas.catalog.service import save
 from riskatlas.parties import accounts
 from riskatlas.parties.models import Organisation, State
@@ -116,6 +117,6 @@ def build(runtime: Runtime, tmp_path: Path) -> World:
     path = tmp_path / "world.yaml"
     path.write_text(yaml.safe_dump(catalog(), allow_unicode=True), encoding="utf-8")
     with runtime.transaction() as session:
-        batch = validate_files(session, runtime.matrix, [path])
-        save(session, runtime.matrix, batch, Who("test"))
+        batch = validate_files(session, active_matrix(runtime.settings), [path])
+        save(session, active_matrix(runtime.settings), batch, Who("test"))
     return world

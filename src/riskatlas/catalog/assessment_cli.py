@@ -8,9 +8,9 @@ import typer
 
 from riskatlas.catalog import assessments, edits, queries
 from riskatlas.catalog.importer import ImportError_
-from riskatlas.cli_options import As, Db, Fmt, acting, err, fail, report, runtime
+from riskatlas.catalog.matrix import active_matrix
+from riskatlas.cli_options import As, Db, Fmt, acting, err, fail, report, runtime, scope_of
 from riskatlas.output import Format, emit
-from riskatlas.sharing.policy import Scope, scope_for
 
 assessments_app = typer.Typer(help="National assessments: each member state's own rating.",
                               no_args_is_help=True)
@@ -19,10 +19,6 @@ links_app = typer.Typer(help="Links between risks and measures, decided by the r
 Version = Annotated[int | None, typer.Option(
     "--version", help="The version you are changing (as `assessments show` prints it); "
     "required to change or remove an existing assessment.")]
-
-
-def _scope(principal: Any) -> Scope:
-    return Scope.everything() if principal is None else scope_for(principal)
 
 
 @assessments_app.command("set")
@@ -47,8 +43,8 @@ def assessments_set(
     try:
         with rt.transaction() as session:
             principal, author = acting(session, as_user)
-            record = assessments.put(session, rt.matrix, _scope(principal), principal, key,
-                                     state, body, author, version)
+            record = assessments.put(session, active_matrix(rt.settings), scope_of(principal),
+                                     principal, key, state, body, author, version)
     except ImportError_ as exc:
         report(exc.problems)
     except (queries.NotFound, assessments.Refused, assessments.Stale) as exc:
@@ -66,7 +62,8 @@ def assessments_show(key: str, state: str, db: Db = None, fmt: Fmt = Format.tabl
     with rt.transaction() as session:
         principal, _ = acting(session, as_user)
         try:
-            record = assessments.get(session, rt.matrix, _scope(principal), key, state)
+            record = assessments.get(session, active_matrix(rt.settings), scope_of(principal),
+                                     key, state)
         except queries.NotFound as exc:
             fail(str(exc))
     emit(record, fmt, lang=lang, title=f"{record['risk']} · {record['state']}")
@@ -80,7 +77,7 @@ def assessments_history(key: str, state: str, db: Db = None,
     with rt.transaction() as session:
         principal, _ = acting(session, as_user)
         try:
-            versions = assessments.history(session, _scope(principal), key, state)
+            versions = assessments.history(session, scope_of(principal), key, state)
         except queries.NotFound as exc:
             fail(str(exc))
     if not versions:
@@ -96,8 +93,8 @@ def assessments_remove(key: str, state: str, version: Version = None, as_user: A
     try:
         with rt.transaction() as session:
             principal, author = acting(session, as_user)
-            assessments.remove(session, rt.matrix, _scope(principal), principal, key, state,
-                               author, version)
+            assessments.remove(session, active_matrix(rt.settings), scope_of(principal),
+                               principal, key, state, author, version)
     except (queries.NotFound, assessments.Refused, assessments.Stale) as exc:
         fail(str(exc), 2)
     err.print(f"Removed {state.upper()}'s assessment of {key.upper()}.", highlight=False)
@@ -113,7 +110,7 @@ def links_list(
     with rt.transaction() as session:
         principal, _ = acting(session, as_user)
         try:
-            record = queries.get_risk(session, rt.matrix, _scope(principal), key)
+            record = queries.get_risk(session, active_matrix(rt.settings), scope_of(principal), key)
         except queries.NotFound as exc:
             fail(str(exc))
     emit(record["links"], fmt, ("measure", "status"), title=f"{record['key']}: links")
@@ -125,8 +122,8 @@ def _decide(key: str, measure: str, decision: str, db: str | None, as_user: str 
     try:
         with rt.transaction() as session:
             principal, author = acting(session, as_user)
-            record = edits.decide(session, rt.matrix, _scope(principal), key, measure,
-                                  decision, author, version, rt.settings.aggregation,
+            record = edits.decide(session, active_matrix(rt.settings), scope_of(principal), key,
+                                  measure, decision, author, version, rt.settings.aggregation,
                                   principal)
     except ImportError_ as exc:
         report(exc.problems)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from riskatlas.catalog import assessments, queries
 from riskatlas.catalog.importer import ImportError_
+from riskatlas.catalog.matrix import active_matrix
 from riskatlas.catalog.routes import (
     ERRORS,
     IF_MATCH,
@@ -62,7 +63,7 @@ def _response(record: dict[str, Any], status: int = 200) -> OrjsonResponse:
 def _one(session: Session, runtime: Runtime, scope: Scope, key: str,
          state: str) -> dict[str, Any]:
     try:
-        return assessments.get(session, runtime.matrix, scope, key, state)
+        return assessments.get(session, active_matrix(runtime.settings), scope, key, state)
     except queries.NotFound as exc:
         raise ApiError(404, "not_found", str(exc)) from None
 
@@ -88,8 +89,8 @@ def put_assessment(
     """Set your state's national assessment (editors and analysts of its organisations)."""
     expected = _optional_version(if_match)
     try:
-        record = assessments.put(session, runtime.matrix, scope, principal, key, state, body,
-                                 who(request, principal), expected)
+        record = assessments.put(session, active_matrix(runtime.settings), scope, principal, key,
+                                 state, body, who(request, principal), expected)
         session.commit()
     except queries.NotFound as exc:
         raise ApiError(404, "not_found", str(exc)) from None
@@ -117,7 +118,7 @@ def remove_assessment(
     """Remove your state's national assessment (its history stays)."""
     expected = etag_version(if_match)
     try:
-        assessments.remove(session, runtime.matrix, scope, principal, key, state,
+        assessments.remove(session, active_matrix(runtime.settings), scope, principal, key, state,
                            who(request, principal), expected)
         session.commit()
     except queries.NotFound as exc:

@@ -26,9 +26,14 @@ from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import Measure, Risk
 from riskatlas.catalog.schemas import MeasureIn, RiskIn
 from riskatlas.parties.models import Organisation, State
-from riskatlas.sharing.policy import Principal, Scope
+from riskatlas.sharing.policy import FullAccess, Principal
 
 CHUNK = 500
+# The write path's capability to read the stored records in full, whoever writes: validation
+# compares an input with what is stored (versions, omitted fields, links to records the writer
+# cannot see, which are kept) and never shows it to the writer. Only stored_records uses it
+# (tests/test_layers.py fails if any other module touches it); readers get a principal's Scope.
+_STORED = FullAccess("validation")
 # Shown on export but decided elsewhere: never taken from an input record.
 DERIVED = {"risks": ("residual_level", "regional", "version", "links", "assessments"),
            "measures": ("version", "links")}
@@ -87,7 +92,8 @@ def measure_record(measure: MeasureIn, owner: str) -> dict[str, Any]:
 def stored_records(
     session: Session, matrix: Matrix, entity: str, keys: Iterable[str]
 ) -> dict[str, dict[str, Any]]:
-    """The stored records among the given keys, in the export shape, read in full."""
+    """The stored records among the given keys, in the export shape, read in full (whatever
+    the writer may see: for validation only, never an answer)."""
     wanted = sorted(set(keys))
     model: Any = Risk if entity == "risks" else Measure
     present: list[str] = []
@@ -97,9 +103,9 @@ def stored_records(
     for i in range(0, len(present), CHUNK):
         part = present[i:i + CHUNK]
         if entity == "risks":
-            rows = rec.risk_records(session, matrix, Scope.everything(), [Risk.key.in_(part)])
+            rows = rec.risk_records(session, matrix, _STORED.scope(), [Risk.key.in_(part)])
         else:
-            rows = rec.measure_records(session, Scope.everything(), [Measure.key.in_(part)])
+            rows = rec.measure_records(session, _STORED.scope(), [Measure.key.in_(part)])
         out.update({r["key"]: r for r in rows})
     return out
 

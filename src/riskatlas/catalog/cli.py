@@ -17,6 +17,7 @@ from riskatlas.catalog import edits, queries
 from riskatlas.catalog import records as rec
 from riskatlas.catalog.files import dump_yaml, write_csv
 from riskatlas.catalog.importer import ImportError_, KeyInUse, paused_gc, validate_files
+from riskatlas.catalog.matrix import active_matrix
 from riskatlas.catalog.service import save
 from riskatlas.cli_options import (
     As,
@@ -29,12 +30,13 @@ from riskatlas.cli_options import (
     acting,
     err,
     fail,
+    operator_scope,
     report,
     runtime,
+    scope_of,
 )
 from riskatlas.output import ExportFormat, Format, emit, label, phrase
 from riskatlas.runtime import Runtime
-from riskatlas.sharing.policy import Scope, scope_for
 
 risks_app = typer.Typer(help="Browse and change risks.", no_args_is_help=True)
 measures_app = typer.Typer(help="Browse and change measures.", no_args_is_help=True)
@@ -54,7 +56,7 @@ MeasureSort = Annotated[str | None, typer.Option(
 def matrix_show(db: Db = None, fmt: Fmt = Format.table, lang: Lang = "en") -> None:
     """Show the active risk matrix (likelihood rows, impact columns, low to high)."""
     rt = runtime(db)
-    data = rt.matrix.as_json()
+    data = active_matrix(rt.settings).as_json()
     if fmt is not Format.table:
         emit(data if fmt is not Format.csv else [
             dict({"likelihood": lik}, **dict(zip(data["impact"], row, strict=True)))
@@ -84,8 +86,9 @@ def risks_list(
                                residual_level=residual_level, status=status, category=category)
     with rt.transaction() as session:
         try:
-            total, rows = queries.list_risks(session, rt.matrix, Scope.everything(), filters,
-                                             aggregation=rt.settings.aggregation, sort=sort)
+            total, rows = queries.list_risks(session, active_matrix(rt.settings), operator_scope(),
+                                             filters, aggregation=rt.settings.aggregation,
+                                             sort=sort)
         except (queries.FilterError, ValueError) as exc:  # an unknown value or sort field
             fail(str(exc), 2)
     emit(rows, fmt, RISK_COLUMNS, lang, title=phrase("risks_total", lang, count=total))
@@ -96,10 +99,11 @@ def risks_show(key: str, db: Db = None, fmt: Fmt = Format.table, lang: Lang = "e
     """Show one risk with its measures (and their status), sources, national assessments and
     the regional level they give."""
     rt = runtime(db)
-    scope = Scope.everything()
+    scope = operator_scope()
     with rt.transaction() as session:
         try:
-            record = queries.get_risk(session, rt.matrix, scope, key, rt.settings.aggregation)
+            record = queries.get_risk(session, active_matrix(rt.settings), scope, key,
+                                      rt.settings.aggregation)
         except queries.NotFound as exc:
             fail(str(exc))
         links = record.get("links") or []
@@ -125,9 +129,10 @@ def risks_history(key: str, db: Db = None, fmt: Fmt = Format.table) -> None:
 def _history(entity: str, key: str, db: str | None, fmt: Format) -> None:
     rt = runtime(db)
     with rt.transaction() as session:
-        versions = queries.history(session, entity, key)
-    if not versions:
-        fail(f"no {entity} {key!r}")
+        try:
+            versions = queries.history(session, entity, key, operator_scope())
+        except queries.NotFound as exc:
+            fail(str(exc))
     if fmt is not Format.table:
         emit(versions, fmt)
         return
@@ -176,7 +181,7 @@ def _write_one(entity: str, data: dict[str, Any], db: str | None, create: bool,
                            and queries.measure_exists(session, data.get("key"))):
                 fail(f"{data.get('key')} already exists; use edit", 2)
             principal, author = acting(session, as_user)
-            edits.write(session, rt.matrix, entity, data, author, create=create,
+            edits.write(session, active_matrix(rt.settings), entity, data, author, create=create,
                         principal=principal)
     except ImportError_ as exc:
         report(exc.problems)
@@ -211,9 +216,9 @@ def _edit(entity: str, key: str, db: str | None, sets: list[str] | None,
         changes = edits.parse_assignments(sets or [])
         with rt.transaction() as session:
             principal, author = acting(session, as_user)
-            scope = Scope.everything() if principal is None else scope_for(principal)
-            record = edits.edit(session, rt.matrix, scope, entity, key, changes, author,
-                                principal=principal)
+            scope = scope_of(principal)
+            record = edits.edit(session, active_matrix(rt.settings), scope, entity, key, changes,
+                                author, principal=principal)
     except ImportError_ as exc:
         report(exc.problems)
         return
@@ -234,7 +239,7 @@ def measures_list(
                                      strict=True)
     with rt.transaction() as session:
         try:
-            total, rows = queries.list_measures(session, Scope.everything(), filters, sort=sort)
+            total, rows = queries.list_measures(session, operator_scope(), filters, sort=sort)
         except (queries.FilterError, ValueError) as exc:  # an unknown value or sort field
             fail(str(exc), 2)
     emit(rows, fmt, MEASURE_COLUMNS, lang, title=phrase("measures_total", lang, count=total))
@@ -246,7 +251,7 @@ def measures_show(key: str, db: Db = None, fmt: Fmt = Format.table, lang: Lang =
     rt = runtime(db)
     with rt.transaction() as session:
         try:
-            record = queries.get_measure(session, Scope.everything(), key)
+            record = queries.get_measure(session, operator_scope(), key)
         except queries.NotFound as exc:
             fail(str(exc))
     emit(record, fmt, lang=lang, title=record["key"])
@@ -290,10 +295,11 @@ def import_(
         with rt.transaction() as session:
             principal, author = acting(session, as_user)
             with err.status("Validating…"):
-                batch = validate_files(session, rt.matrix, files, principal, force=force)
+                batch = validate_files(session, active_matrix(rt.settings), files, principal,
+                                       force=force)
             with err.status(f"Writing {len(batch.risks)} risks, {len(batch.measures)} "
                             "measures…"):
-                counts = save(session, rt.matrix, batch,
+                counts = save(session, active_matrix(rt.settings), batch,
                               Who("import") if principal is None else author)
     except ImportError_ as exc:
         report(exc.problems)
@@ -311,7 +317,8 @@ def validate(
     try:
         with rt.transaction() as session:
             principal, _ = acting(session, as_user)
-            batch = validate_files(session, rt.matrix, files, principal, force=force)
+            batch = validate_files(session, active_matrix(rt.settings), files, principal,
+                                   force=force)
             session.rollback()
     except ImportError_ as exc:
         report(exc.problems)
@@ -341,7 +348,7 @@ def export(
 
 def _export(rt: Runtime, fmt: ExportFormat, output: Path | None) -> None:
     with rt.transaction() as session:
-        doc = rec.export_document(session, rt.matrix, Scope.everything(),
+        doc = rec.export_document(session, active_matrix(rt.settings), operator_scope(),
                                   rt.settings.aggregation, raw_json=fmt is ExportFormat.json)
     if fmt is ExportFormat.csv:
         # With a BOM (utf-8-sig): without one, Excel reads UTF-8 as the locale's code page and

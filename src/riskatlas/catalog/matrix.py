@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from riskatlas.config import Settings
 
 PARSED_CACHE = 512  # ratings remembered per matrix
 
@@ -94,6 +97,19 @@ def load_matrix(name_or_path: str) -> Matrix:
             raise MatrixError(f"no matrix named {name_or_path!r} and no such YAML file")
         text = shipped.read_text(encoding="utf-8")
     return parse_matrix(yaml.safe_load(text))
+
+
+def active_matrix(settings: Settings) -> Matrix:
+    """The matrix the settings name (RISKATLAS_MATRIX), loaded once per process and name.
+
+    Catalog code loads it, not the runtime: the runtime (settings, engine, sessions) sits
+    below every domain package and holds none of their objects (docs/layers.md)."""
+    return _loaded(settings.matrix)
+
+
+@lru_cache(maxsize=16)
+def _loaded(name_or_path: str) -> Matrix:
+    return load_matrix(name_or_path)
 
 
 def parse_matrix(doc: dict[str, Any]) -> Matrix:

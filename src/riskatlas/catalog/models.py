@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskatlas.db import Base, JSONType, utcnow
+from riskatlas.sharing import policy
 
 
 class Actor(Base):
@@ -228,3 +229,7 @@ class Version(Base):
     __table_args__ = (
         UniqueConstraint("entity", "key", "version", name="uq_versions_entity_key_version"),
     )
+
+
+# Risks and measures are what the sharing policy governs (it imports no catalog model).
+policy.govern(risks=Risk, measures=Measure)

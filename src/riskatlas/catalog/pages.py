@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from riskatlas.catalog import queries
 from riskatlas.catalog import records as rec
+from riskatlas.catalog.matrix import active_matrix
 from riskatlas.catalog.models import Measure
 from riskatlas.web.deps import RuntimeDep, ScopeDep, SessionDep
 from riskatlas.web.templating import templates
@@ -24,12 +25,13 @@ def risk_list(
 ) -> HTMLResponse:
     filters = queries.RiskFilters(domain=domain or [], state=state or [], level=level or [])
     try:
-        total, risks = queries.list_risks(session, runtime.matrix, scope, filters,
+        total, risks = queries.list_risks(session, active_matrix(runtime.settings), scope, filters,
                                           aggregation=runtime.settings.aggregation)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     return templates.TemplateResponse(request, "risks.html", {
-        "risks": risks, "total": total, "lang": lang, "matrix": runtime.matrix.as_json(),
+        "risks": risks, "total": total, "lang": lang,
+        "matrix": active_matrix(runtime.settings).as_json(),
     })
 
 
@@ -39,7 +41,7 @@ def risk_detail(
     lang: str = "en",
 ) -> HTMLResponse:
     try:
-        risk = queries.get_risk(session, runtime.matrix, scope, key,
+        risk = queries.get_risk(session, active_matrix(runtime.settings), scope, key,
                                 runtime.settings.aggregation)
     except queries.NotFound as exc:
         raise HTTPException(404, str(exc)) from None

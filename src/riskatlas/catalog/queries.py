@@ -299,20 +299,21 @@ def get_measure(
     return rows[0]
 
 
-def history(
-    session: Session, entity: str, key: str, scope: Scope | None = None
-) -> list[dict[str, Any]]:
-    """Every version of a record, oldest first, each with a diff against the one before.
+def history(session: Session, entity: str, key: str, scope: Scope) -> list[dict[str, Any]]:
+    """Every version of a record the scope lets the caller see now, oldest first, each with a
+    diff against the one before (NotFound for a record the scope hides, or none).
 
-    Callers must first check that the scope lets the principal see the record itself; links
+    `entity` is "risk", "measure" or "assessment" (key "RISK-KEY/ISO3": the history of a
+    national assessment is shown to whoever sees its risk, even after it was removed). Links
     to risks the scope hides are removed from old versions of a measure too.
     """
+    _check_visible(session, entity, key, scope)
     rows = session.scalars(
         select(Version).where(Version.entity == entity, Version.key == key.upper())
         .order_by(Version.version)
     ).all()
     hidden: set[str] = set()
-    if scope is not None and entity == "measure":
+    if entity == "measure" and not scope.complete:
         linked = {k for row in rows for k in row.data.get("risks", [])}
         visible = set(session.scalars(select(Risk.key).where(Risk.key.in_(linked), scope.risks)))
         hidden = linked - visible
@@ -332,6 +333,19 @@ def history(
                     "data": data, "diff": diff})
         before = now
     return out
+
+
+def _check_visible(session: Session, entity: str, key: str, scope: Scope) -> None:
+    if entity == "measure":
+        model: Any = Measure
+        allowed, what = scope.measures, "measure"
+    elif entity in {"risk", "assessment"}:
+        model, allowed, what = Risk, scope.risks, "risk"
+        key = key.partition("/")[0] if entity == "assessment" else key
+    else:
+        raise ValueError(f"no history of {entity!r}")
+    if session.scalar(select(model.id).where(model.key == key.strip().upper(), allowed)) is None:
+        raise NotFound(f"no {what} {key!r}")
 
 
 def risk_exists(session: Session, key: Any) -> bool:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from riskatlas.catalog import edits, queries
 from riskatlas.catalog.files import dump_yaml, write_csv
 from riskatlas.catalog.importer import ImportError_, KeyInUse
+from riskatlas.catalog.matrix import active_matrix
 from riskatlas.catalog.models import Measure, Risk
 from riskatlas.catalog.records import export_document
 from riskatlas.catalog.schemas import (
@@ -197,8 +198,9 @@ async def list_risks(
                                   residual_level=residual_level or [], status=status or [],
                                   category=category or [], strict=True)
     try:
-        total, items = await read(runtime, _page, queries.list_risks, active_matrix(runtime.settings), scope,
-                                  filters, limit, offset, q=q, sort=sort,
+        total, items = await read(runtime, _page, queries.list_risks,
+                                  active_matrix(runtime.settings), scope, filters, limit, offset,
+                                  q=q, sort=sort,
                                   aggregation=runtime.settings.aggregation, raw_json=True,
                                   threaded=bool(q))
     except queries.FilterError as exc:
@@ -279,8 +281,8 @@ def _routes(entity: str) -> None:
         data.pop("version", None)
         key = str(data.get("key", "")).strip().upper()
         try:  # (a RED record always names its author: catalog.importer._check_rights)
-            edits.write(session, active_matrix(runtime.settings), entity, data, who(request, principal),
-                        create=True, principal=principal)
+            edits.write(session, active_matrix(runtime.settings), entity, data,
+                        who(request, principal), create=True, principal=principal)
             session.commit()
         except ImportError_ as exc:
             raise invalid(exc) from None
@@ -310,8 +312,8 @@ def _routes(entity: str) -> None:
         for locked in ("key", "owner", "version"):
             changes.pop(locked, None)
         try:
-            record = edits.edit(session, active_matrix(runtime.settings), scope, entity, key, changes,
-                                who(request, principal), expected_version=version,
+            record = edits.edit(session, active_matrix(runtime.settings), scope, entity, key,
+                                changes, who(request, principal), expected_version=version,
                                 aggregation=runtime.settings.aggregation, principal=principal)
         except edits.Conflict as exc:
             raise ApiError(412, "precondition_failed", str(exc)) from None
@@ -383,8 +385,8 @@ def _decide(key: str, measure: str, decision: str, request: Request, session: Se
     _check_may_change(session, principal, "risks", key)
     version = etag_version(if_match)
     try:
-        record = edits.decide(session, active_matrix(runtime.settings), scope, key, measure, decision,
-                              who(request, principal), version,
+        record = edits.decide(session, active_matrix(runtime.settings), scope, key, measure,
+                              decision, who(request, principal), version,
                               runtime.settings.aggregation, principal)
     except queries.NotFound as exc:
         raise ApiError(404, "not_found", str(exc)) from None
@@ -445,8 +447,8 @@ def export(
     for Excel; xlsx: a workbook with sheets actors, risks and measures)."""
     from riskatlas.catalog.spreadsheets import MEDIA_TYPE, SheetError, write_xlsx
 
-    doc = export_document(session, active_matrix(runtime.settings), scope, runtime.settings.aggregation,
-                          raw_json=format == "json")
+    doc = export_document(session, active_matrix(runtime.settings), scope,
+                          runtime.settings.aggregation, raw_json=format == "json")
     if format == "yaml":
         return Response(dump_yaml(doc), media_type="application/yaml")
     if format == "csv":

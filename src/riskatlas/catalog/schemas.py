@@ -21,6 +21,8 @@ from pydantic import (
 )
 
 from riskatlas.catalog.matrix import Matrix, MatrixError
+from riskatlas.parties.schemas import Code
+from riskatlas.parties.schemas import upper_code as _code
 
 Category = Literal["traditional", "emerging", "hybrid"]
 Domain = Literal[
@@ -107,13 +109,8 @@ def _partial_date_text(value: str) -> str:
     return value.strip()
 
 
-def _code(value: Any) -> Any:
-    return value.strip().upper() if isinstance(value, str) else value
-
-
 Text = Annotated[dict[str, str], BeforeValidator(_text)]
 PartialDate = Annotated[str, BeforeValidator(partial_date)]
-Code = Annotated[str, BeforeValidator(_code), Field(min_length=1, max_length=64)]
 StateCode = Annotated[str, BeforeValidator(_code), Field(pattern=r"^[A-Z]{3}$")]
 Key = Annotated[str, BeforeValidator(_code), Field(pattern=r"^[A-Z0-9][A-Z0-9\-_.]{0,31}$")]
 

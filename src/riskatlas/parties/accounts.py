@@ -25,7 +25,7 @@ from riskatlas.audit.service import append as audit
 from riskatlas.config import Settings, get_settings
 from riskatlas.db import utcnow
 from riskatlas.parties.models import ApiToken, LoginAttempt, Organisation, State, User, WebSession
-from riskatlas.sharing.policy import Principal
+from riskatlas.parties.principal import Principal
 
 ROLES = ("viewer", "analyst", "editor", "admin")
 SCOPES = ("read", "write")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from riskatlas.db import utcnow
 from riskatlas.parties.accounts import STANDING, as_utc, build_principal, sha256_hex
 from riskatlas.parties.models import ApiToken, Organisation, State, User, WebSession
-from riskatlas.sharing.policy import Principal
+from riskatlas.parties.principal import Principal
 
 SESSION_COOKIE = "riskatlas_session"
 SESSION_LIFETIME = timedelta(hours=12)

@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 from riskatlas.config import Settings
 from riskatlas.parties import accounts, auth
 from riskatlas.parties.auth import SESSION_COOKIE, SESSION_LIFETIME
+from riskatlas.parties.principal import Principal
 from riskatlas.runtime import Runtime
-from riskatlas.sharing.policy import Principal
 from riskatlas.web.deps import CurrentPrincipal, RuntimeDep
 from riskatlas.web.errors import ApiError
 from riskatlas.web.templating import templates

@@ -2,8 +2,9 @@
 
 Standing decides what an organisation reads (sharing.policy): an organisation of a state stands
 where its state does (State.role), a body without a state has its own (Organisation.standing),
-chosen when it is added, never assumed. Every change is audited, which also tells the web
-cache (web.cache) that answers may have changed.
+chosen when it is added, never assumed. Every change is audited; whatever changes these tables
+(this module, `seed`, raw SQL) also moves the read generation (riskatlas.generation), which
+tells the web cache (web.cache) that answers may have changed.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskatlas.audit.service import append, ensure_head
-from riskatlas.catalog.schemas import Code
 from riskatlas.parties.accounts import STANDING
 from riskatlas.parties.models import Grouping, Organisation, State
-from riskatlas.sharing.policy import BODY_STANDINGS, STATE_ROLES
+from riskatlas.parties.principal import BODY_STANDINGS, STATE_ROLES
+from riskatlas.parties.schemas import Code
 
 _CODE: TypeAdapter[str] = TypeAdapter(Code)
 # Beyond the catalog's rule (trimmed, upper-cased, 1-64 characters): keys are also path segments
@@ -79,7 +80,7 @@ def seed(session: Session) -> None:
 
 def normalise_key(value: str, what: str = "organisation") -> str:
     """An organisation or sharing-group key as stored: the catalog's rule for organisation codes
-    (catalog.schemas.Code: trimmed, upper-cased, 1-64 characters), limited to characters that
+    (parties.schemas.Code: trimmed, upper-cased, 1-64 characters), limited to characters that
     survive URL paths and file cells. Every key accepted here is found by API owner fields,
     sharing grants and imported files, which upper-case what they are given."""
     try:

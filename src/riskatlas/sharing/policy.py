@@ -11,68 +11,97 @@ Semantics (TLP 2.0; see docs/sharing.md):
 The owner organisation always sees its own records up to AMBER+STRICT. Roles do not widen what a
 user may read: an administrator reads exactly what a viewer of the same organisation reads.
 A record outside the scope does not exist for the caller (404 at the API, absent from counts).
+
+The policy holds by construction: a `Scope` is made here only, by `scope_for` (what one
+principal may see) or by a `FullAccess` capability (everything), and every read function
+requires one. Sharing sits below the catalog in the layers (docs/layers.md): it imports no
+catalog model; the catalog names the tables the policy governs (`govern`, in catalog.models).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
+from riskatlas.parties.principal import (
+    ANONYMOUS,
+    BODY_STANDINGS,
+    GROUPING_ROLES,
+    MEMBER_ROLES,
+    STATE_ROLES,
+    Principal,
+)
 from riskatlas.sharing.models import RecordShare, SharingGroupMember
 
-# Every standing a principal can have: a state's role (member, partner, observer), or the
-# standing recorded for a body without a state (regional, partner, observer).
-STATE_ROLES = ("member", "partner", "observer")
-BODY_STANDINGS = ("regional", "partner", "observer")
-GROUPING_ROLES = frozenset({"member", "partner", "regional"})
-MEMBER_ROLES = frozenset({"member", "regional"})
+__all__ = ["ANONYMOUS", "BODY_STANDINGS", "GROUPING_ROLES", "MEMBER_ROLES", "STATE_ROLES",
+           "TLP_LEVELS", "FullAccess", "Principal", "Scope", "govern", "may_change",
+           "scope_for"]
+
 TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is asking. `standing` is the role of the user's organisation in the grouping: its
-    state's role, or for a body with no state the standing recorded for it (regional for the
-    secretariat, partner or observer for another grouping's body)."""
-
-    user_id: int | None = None
-    username: str | None = None
-    org_id: int | None = None
-    org_key: str | None = None
-    role: str | None = None  # viewer | analyst | editor | admin
-    standing: str | None = None
-    token_scope: str | None = None  # read | write for API tokens; None for browser sessions
-
-    @property
-    def anonymous(self) -> bool:
-        return self.user_id is None
-
-    @property
-    def can_write(self) -> bool:
-        return (not self.anonymous and self.role in {"editor", "admin"}
-                and self.token_scope in {None, "write"})
-
-
-ANONYMOUS = Principal()
+_SEAL = object()  # held by this module alone: the proof that a Scope was made here
 
 
 @dataclass(frozen=True)
 class Scope:
-    """SQL conditions selecting the risks and measures a principal may see."""
+    """SQL conditions selecting the risks and measures a principal may see.
+
+    Made by `scope_for` or `FullAccess.scope` only: constructing one directly raises, so no
+    caller can hand a read function a home-made "everything"."""
 
     risks: ColumnElement[bool]
     measures: ColumnElement[bool]
     # Whether the scope is everything: values derived from all records (the stored residual
     # level) are then the caller's own.
     complete: bool = False
+    seal: InitVar[object] = None
 
-    @classmethod
-    def everything(cls) -> Scope:
-        """Full access: the local operator at the command line, who holds the database itself."""
-        return cls(true(), true(), complete=True)
+    def __post_init__(self, seal: object) -> None:
+        if seal is not _SEAL:
+            raise TypeError("a Scope comes from sharing.policy.scope_for(principal), or from "
+                            "a FullAccess capability; it cannot be built by hand")
+
+
+class FullAccess:
+    """The capability to read every record in full: the complete Scope.
+
+    Two holders, each making its one capability when its module is imported:
+    - "operator": the command line's local operator, who holds the database itself
+      (riskatlas.cli_options: commands run without --as);
+    - "validation": the write path's checks (catalog.checks.stored_records), which compare an
+      input with the stored records in full (a link the writer cannot see is kept, a version
+      checked) and show nobody what they read.
+    A second capability for a holder, or one for any other holder, is refused. No web module
+    can reach either: tests/test_layers.py fails if any other module makes a FullAccess or
+    touches checks' one, or if a module of the web side imports the command line's modules.
+    """
+
+    HOLDERS: ClassVar[frozenset[str]] = frozenset({"operator", "validation"})
+    _issued: ClassVar[set[str]] = set()
+
+    def __init__(self, holder: str) -> None:
+        if holder not in self.HOLDERS or holder in FullAccess._issued:
+            raise PermissionError(f"no full access for {holder!r}: only the command line's "
+                                  "operator and the write path's validation hold one, once")
+        FullAccess._issued.add(holder)
+        self.holder = holder
+        self._scope = Scope(true(), true(), complete=True, seal=_SEAL)
+
+    def scope(self) -> Scope:
+        return self._scope
+
+
+# The tables of the shared records, named by the catalog (catalog.models calls `govern`).
+_governed: dict[str, Any] = {}
+
+
+def govern(risks: Any, measures: Any) -> None:
+    """Name the models of the records the policy governs: the rule reads their `id`, `tlp`
+    and `owner_org_id`, and their grants in record_shares (entity "risk" or "measure")."""
+    _governed.update(risk=risks, measure=measures)
+    scope_for.cache_clear()
 
 
 def _visible(model: Any, entity: str, who: Principal, public_mode: bool) -> ColumnElement[bool]:
@@ -103,10 +132,10 @@ def scope_for(who: Principal, public_mode: bool = False) -> Scope:
 
     Kept per principal (a pure function of it): reusing the same expressions lets the record
     reads reuse their statements. Group memberships and grants are read by the SQL itself."""
-    from riskatlas.catalog.models import Measure, Risk
-
-    return Scope(_visible(Risk, "risk", who, public_mode),
-                 _visible(Measure, "measure", who, public_mode))
+    if not _governed:
+        raise RuntimeError("no shared records known yet: riskatlas.catalog.models names them")
+    return Scope(_visible(_governed["risk"], "risk", who, public_mode),
+                 _visible(_governed["measure"], "measure", who, public_mode), seal=_SEAL)
 
 
 def may_change(who: Principal, owner_org_id: int) -> bool:

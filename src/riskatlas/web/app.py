@@ -17,11 +17,13 @@ from riskatlas.catalog import assessment_routes
 from riskatlas.catalog import pages as catalog_pages
 from riskatlas.catalog import routes as catalog_routes
 from riskatlas.config import Settings, get_settings
+from riskatlas.generation import Generation
 from riskatlas.parties import routes as parties_routes
 from riskatlas.runtime import Runtime
 from riskatlas.sharing import routes as sharing_routes
 from riskatlas.web import docs, errors, openapi, security
-from riskatlas.web.cache import CachedReads, Generation, ReadCache
+from riskatlas.web.cache import CachedReads, ReadCache
+from riskatlas.web.deps import Principals
 
 STATIC = Path(__file__).parent / "static"
 
@@ -42,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url=None, redoc_url=None, lifespan=_lifespan)  # docs: web.docs
     app.state.runtime = runtime = Runtime(settings or get_settings())
     app.state.read_cache = ReadCache(runtime.settings.read_cache_mb << 20)
-    app.state.generation = Generation(runtime)
+    app.state.principals = Principals(runtime, Generation(runtime))
     app.add_middleware(CachedReads)
     errors.install(app, runtime.settings.max_body_bytes)  # after: its checks run first
     security.install(app, runtime.settings)  # outermost: every answer gets the headers

@@ -1,17 +1,20 @@
-"""Reuse of API read answers and of API token look-ups, keyed by a generation of the data.
+"""Reuse of API read answers, keyed by the read generation of the data.
 
-An answer to `GET /api/v1/risks…` or `/api/v1/measures…` depends on the stored records, on who
-asks (the sharing scope of their account) and on the URL, nothing else. Every write made through
-Risk Atlas appends to the audit chain in the same transaction (records, shares, users, tokens,
-organisations, logins), so the sequence number of the chain's head row is a **generation** that
-changes whenever an answer could. A cached answer is reused only for the same generation, the
-same account and the same URL, and for at most `TTL` seconds, so that a change made behind the
-product's back (directly in the database) is also seen. Browser sessions are not cached
-(a logout must end them at once); neither are answers other than 200 or larger than
-`MAX_ENTRY` bytes.
+An answer to `GET /api/v1/risks…` or `/api/v1/measures…` depends on the stored data, on who asks
+(the sharing scope of their account) and on the URL, nothing else. The **read generation**
+(riskatlas.generation) moves with every change of any table such an answer or a caller's
+principal depends on: database triggers move it, whoever writes (the services, `seed`, `db
+reindex`, sharing groups, raw SQL), so no write path can leave a kept answer stale. A kept
+answer is reused only for the same generation, the same principal and the same URL, and for at
+most `TTL` seconds (which bounds the memory a rarely changing catalog keeps busy). Browser
+sessions are not cached (a logout must end them at once); neither are answers other than 200 or
+larger than `MAX_ENTRY` bytes.
 
-Hand-written rather than an HTTP cache library: the key must hold the caller's identity and the
-data generation, which only the application knows. Each worker process keeps its own cache.
+The caller comes from web.deps.Principals, the one function that turns a request into a
+principal, for the cache as for the route: a kept answer and a fresh one follow from the same
+principal. Hand-written rather than an HTTP cache library: the key must hold the caller's
+identity and the data generation, which only the application knows. Each worker process keeps
+its own cache.
 """
 
 from __future__ import annotations
@@ -21,61 +24,18 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, text
-from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 
-from riskatlas.parties.accounts import sha256_hex
-from riskatlas.sharing.policy import Principal
-from riskatlas.web.deps import run_db
+from riskatlas.web.deps import Principals, credential_of, run_db
+from riskatlas.web.errors import ApiError
 
-# Seconds an answer is trusted without a write: only changes made behind the product's back
-# need it. (At 60 s, every page of a busy server expired at once each minute, and recomputing
-# them together was the worst moment of the load benchmark.)
+# Seconds an answer is kept at most: every change moves the generation, so this only bounds
+# how long an answer nobody asks for again holds memory. (At 60 s, every page of a busy server
+# expired at once each minute, and recomputing them together was the worst moment of the load
+# benchmark.)
 TTL = 300.0
-# A token's owner is looked up again each minute, which also keeps its last-used time current
-# (parties.auth.LAST_USED_PRECISION).
-TOKEN_TTL = 60.0
 MAX_ENTRY = 1 << 20  # bytes: larger answers (whole exports) are not kept
 CACHED_PREFIXES = ("/api/v1/risks", "/api/v1/measures")
-_HEAD_SQL = "SELECT seq FROM audit_head WHERE id = 1"
-_HEAD = text(_HEAD_SQL)
-
-
-def generation(engine: Engine) -> int:
-    """The audit chain's head sequence: changes with every write made through the product."""
-    with engine.connect() as conn:
-        return int(conn.execute(_HEAD).scalar() or 0)
-
-
-class Generation:
-    """Reads the generation for each request. With SQLite, whose reads run on the event loop's
-    thread only (web.deps.run_db), one connection is kept for it: checking a connection out of
-    the pool and back cost more than the read itself (13 % of the server's time under load).
-    Outside a transaction, each read sees the last commit."""
-
-    def __init__(self, runtime: Any) -> None:
-        self.runtime = runtime
-        self._raw: Any = None
-
-    def read(self) -> int:
-        if not self.runtime.inline_reads:
-            return generation(self.runtime.engine)
-        if self._raw is None:
-            self._raw = self.runtime.engine.raw_connection()
-        cursor = self._raw.cursor()
-        try:
-            row = cursor.execute(_HEAD_SQL).fetchone()
-        finally:
-            cursor.close()
-        return int(row[0]) if row else 0
-
-
-@dataclass
-class _Token:
-    principal: Principal
-    generation: int
-    fetched: float
-    expires: float  # epoch seconds
 
 
 @dataclass
@@ -89,32 +49,13 @@ class _Answer:
 
 @dataclass
 class ReadCache:
-    """Per-process caches; `max_bytes` 0 turns answer caching off (tokens are still reused)."""
+    """Per-process answer cache; `max_bytes` 0 turns it off."""
 
     max_bytes: int
     _answers: OrderedDict[tuple[Any, ...], _Answer] = field(default_factory=OrderedDict)
-    _tokens: dict[str, _Token] = field(default_factory=dict)
     _size: int = 0
     hits: int = 0
     misses: int = 0
-
-    # --- tokens ---------------------------------------------------------------------------
-
-    def token(self, token_hash: str, gen: int) -> Principal | None:
-        entry = self._tokens.get(token_hash)
-        now = time.monotonic()
-        if (entry is None or entry.generation != gen or now - entry.fetched > TOKEN_TTL
-                or time.time() >= entry.expires):
-            return None
-        return entry.principal
-
-    def keep_token(self, token_hash: str, gen: int, principal: Principal,
-                   expires: float) -> None:
-        if len(self._tokens) > 10_000:  # bounded: drop everything rather than track age
-            self._tokens.clear()
-        self._tokens[token_hash] = _Token(principal, gen, time.monotonic(), expires)
-
-    # --- answers --------------------------------------------------------------------------
 
     def answer(self, key: tuple[Any, ...], gen: int) -> _Answer | None:
         entry = self._answers.get(key)
@@ -141,40 +82,40 @@ class ReadCache:
 
 # --- the middleware ----------------------------------------------------------------------------
 
-Scope = dict[str, Any]
+AsgiScope = dict[str, Any]
 
 
 class CachedReads:
     """ASGI middleware: answers repeated API reads of the same caller from the ReadCache.
 
-    It resolves the caller of a cacheable request once (an API token, through the token cache,
-    or nobody) and hands it to the route's dependencies in `request.state.principal`, so the
-    sharing scope of a fresh answer and the key of a cached one come from the same principal.
-    Requests with a session cookie, other methods and other paths pass straight through.
-    """
+    It asks web.deps.Principals for the caller of a cacheable request (an API token or nobody),
+    with the generation it has just read; the route's own dependencies then get the same
+    principal from the same function. Requests with a session cookie or a malformed
+    Authorization header, other methods and other paths pass straight through (the route
+    answers or refuses them itself)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: AsgiScope, receive: Any, send: Any) -> None:
         if (scope["type"] != "http" or scope["method"] != "GET"
                 or not scope["path"].startswith(CACHED_PREFIXES)):
             await self.app(scope, receive, send)
             return
-        state = scope["app"].state
-        cache: ReadCache = state.read_cache
-        caller = await run_db(state.runtime, _caller, scope, state, cache)
-        gen, principal = caller.generation, caller.principal
-        if caller.token is not None:
-            grant = await run_in_threadpool(_grant, state.runtime, caller.token)
-            if grant is not None:
-                principal = grant[0]
-                cache.keep_token(sha256_hex(caller.token), gen, principal,
-                                 grant[1].timestamp())
-        if principal is None:  # a session, or a token the route must refuse: no caching
+        request = Request(scope, receive)
+        credential = credential_of(request)
+        if credential.cookie is not None or credential.malformed:
             await self.app(scope, receive, send)
             return
-        scope.setdefault("state", {})["principal"] = principal
+        state = scope["app"].state
+        cache: ReadCache = state.read_cache
+        principals: Principals = state.principals
+        gen = await run_db(state.runtime, principals.generation.read)
+        try:
+            principal = await principals.of(request, gen)
+        except ApiError:  # a token the route refuses (401), through the usual error answer
+            await self.app(scope, receive, send)
+            return
         # The whole principal, not only the user: the answer follows from the scope, which
         # depends on the organisation and its standing too.
         key = (principal, scope["path"], scope["query_string"])
@@ -186,8 +127,8 @@ class CachedReads:
             return
         await self._answer_and_keep(scope, receive, send, cache, key, gen)
 
-    async def _answer_and_keep(self, scope: Scope, receive: Any, send: Any, cache: ReadCache,
-                               key: tuple[Any, ...], gen: int) -> None:
+    async def _answer_and_keep(self, scope: AsgiScope, receive: Any, send: Any,
+                               cache: ReadCache, key: tuple[Any, ...], gen: int) -> None:
         start: dict[str, Any] = {}
         parts: list[bytes] = []
 
@@ -202,41 +143,3 @@ class CachedReads:
             await send(message)
 
         await self.app(scope, receive, capture)
-
-
-@dataclass
-class _Caller:
-    generation: int
-    principal: Principal | None = None
-    token: str | None = None  # a bearer token still to look up
-
-
-def _caller(scope: Scope, state: Any, cache: ReadCache) -> _Caller:
-    """The generation, and the caller of a cacheable request: the principal of its API token
-    when kept for this generation, ANONYMOUS, a token to look up, or neither when the route
-    must decide (a browser session, or a malformed header the route will refuse)."""
-    from riskatlas.parties import auth
-    from riskatlas.sharing.policy import ANONYMOUS
-
-    found = _Caller(state.generation.read())
-    headers = dict(scope["headers"])
-    header = headers.get(b"authorization")
-    if header is None:
-        if auth.SESSION_COOKIE.encode() not in headers.get(b"cookie", b""):
-            found.principal = ANONYMOUS
-        return found
-    scheme, _, raw = header.decode("latin-1").partition(" ")
-    raw = raw.strip()
-    if scheme.lower() == "bearer" and raw:
-        found.principal = cache.token(sha256_hex(raw), found.generation)
-        found.token = None if found.principal else raw
-    return found
-
-
-def _grant(runtime: Any, raw: str) -> Any:
-    """Look a token up (in the thread pool: it may write the token's last-used time, and a
-    write may wait for SQLite's lock, which the event loop must never do)."""
-    from riskatlas.parties import auth
-
-    with runtime.transaction() as session:
-        return auth.token_grant(session, raw)

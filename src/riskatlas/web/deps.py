@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from riskatlas.audit.service import Who
+from riskatlas.generation import Generation
+from riskatlas.parties import auth
+from riskatlas.parties.accounts import sha256_hex
+from riskatlas.parties.auth import SESSION_COOKIE
 from riskatlas.runtime import Runtime
 from riskatlas.sharing.policy import ANONYMOUS, Principal, Scope, scope_for
 from riskatlas.web.errors import ApiError
@@ -76,43 +84,127 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
-    """The caller: an API token (Authorization: Bearer), a browser session cookie, or nobody."""
-    resolved: Principal | None = getattr(request.state, "principal", None)
-    if resolved is not None:  # by web.cache.CachedReads, from the same token or nobody
-        return resolved
-    # Always in the thread pool: a token look-up may write its last-used time (web.cache._grant)
-    return await run_in_threadpool(_look_up_principal, request, runtime)
+# --- who is asking -------------------------------------------------------------------------------
+
+# Seconds a token's principal is reused without a change of the data (the read generation,
+# which revoking a token, disabling its user or changing its organisation's standing moves):
+# each minute the look-up runs again, which also keeps the token's last-used time current
+# (parties.auth.LAST_USED_PRECISION).
+TOKEN_TTL = 60.0
+_MEMO = "riskatlas.principal"  # where a request keeps what Principals.of found for it
 
 
-def _look_up_principal(request: Request, runtime: Runtime) -> Principal:
-    with runtime.sessions() as session:  # its own short session: reads need no other
-        return _principal(request, session)
+@dataclass(frozen=True)
+class Credential:
+    """What a request presents to say who sends it, read from its headers here and nowhere
+    else: an API token (Authorization: Bearer), a browser session cookie, a malformed
+    Authorization header (refused with 401), or nothing (anonymous)."""
+
+    token: str | None = None
+    cookie: str | None = None
+    malformed: bool = False
 
 
-def _principal(request: Request, session: Session) -> Principal:
-    from riskatlas.parties import auth
-
+def credential_of(request: HTTPConnection) -> Credential:
     header = request.headers.get("authorization")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
+            return Credential(malformed=True)
+        return Credential(token=token.strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return Credential(cookie=cookie) if cookie else Credential()
+
+
+@dataclass
+class _Kept:
+    principal: Principal
+    generation: int
+    fetched: float  # monotonic seconds
+    expires: float  # epoch seconds: the token's expiry
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    credential: Credential
+    principal: Principal
+
+
+class Principals:
+    """Turns a request into a principal: the one way, for every route (get_principal) and for
+    the answer cache (web.cache), so a kept answer and a fresh one follow from the same
+    principal. One per app (app.state.principals).
+
+    An API token's principal is kept per process for the same read generation and at most
+    TOKEN_TTL seconds; a browser session is looked up on every request (a logout ends it at
+    once). What was found for a request is kept in the request's own scope, with the
+    credential it was found for, so its dependencies do not look it up again; nothing else a
+    request carries (such as `request.state.principal`) is believed."""
+
+    def __init__(self, runtime: Runtime, generation: Generation) -> None:
+        self.runtime = runtime
+        self.generation = generation
+        self._tokens: dict[str, _Kept] = {}
+
+    async def of(self, request: HTTPConnection, generation: int | None = None) -> Principal:
+        """The caller of `request`; ApiError 401 for a malformed header or a token that is
+        unknown, expired or revoked. `generation`: the read generation, when the caller has
+        just read it (web.cache)."""
+        credential = credential_of(request)
+        memo = request.scope.get(_MEMO)
+        if isinstance(memo, _Resolved) and memo.credential == credential:
+            return memo.principal
+        if credential.malformed:
             raise ApiError(401, "unauthorized", "Use 'Authorization: Bearer <token>'.",
                            headers={"WWW-Authenticate": "Bearer"})
-        principal = auth.principal_from_token(session, token.strip())
-        session.commit()  # keeps the token's last-used time
-        if principal is None:
+        if credential.token is not None:
+            principal = await self._of_token(credential.token, generation)
+        elif credential.cookie is not None:
+            principal = await run_in_threadpool(self._of_session, request, credential.cookie)
+        else:
+            principal = ANONYMOUS
+        request.scope[_MEMO] = _Resolved(credential, principal)
+        return principal
+
+    async def _of_token(self, token: str, generation: int | None) -> Principal:
+        gen = generation if generation is not None else await run_db(
+            self.runtime, self.generation.read)
+        token_hash = sha256_hex(token)
+        kept = self._tokens.get(token_hash)
+        if (kept is not None and kept.generation == gen
+                and time.monotonic() - kept.fetched <= TOKEN_TTL and time.time() < kept.expires):
+            return kept.principal
+        # Always in the thread pool: the look-up may write the token's last-used time, and a
+        # write may wait for SQLite's lock, which the event loop must never do.
+        grant = await run_in_threadpool(self._grant, token)
+        if grant is None:
+            self._tokens.pop(token_hash, None)
             raise ApiError(401, "invalid_token", "The token is unknown, expired or revoked.",
                            headers={"WWW-Authenticate": "Bearer"})
+        principal, expires = grant
+        if len(self._tokens) > 10_000:  # bounded: drop everything rather than track age
+            self._tokens.clear()
+        self._tokens[token_hash] = _Kept(principal, gen, time.monotonic(), expires.timestamp())
         return principal
-    cookie = request.cookies.get(auth.SESSION_COOKIE)
-    if cookie:
-        found = auth.principal_from_session(session, cookie)
-        if found is not None:
-            principal, csrf = found
-            request.state.csrf_token = csrf
-            return principal
-    return ANONYMOUS
+
+    def _grant(self, token: str) -> tuple[Principal, datetime] | None:
+        with self.runtime.transaction() as session:  # keeps the token's last-used time
+            return auth.token_grant(session, token)
+
+    def _of_session(self, request: HTTPConnection, cookie: str) -> Principal:
+        with self.runtime.sessions() as session:  # its own short session: reads need no other
+            found = auth.principal_from_session(session, cookie)
+        if found is None:
+            return ANONYMOUS
+        principal, csrf = found
+        request.state.csrf_token = csrf
+        return principal
+
+
+async def get_principal(request: Request) -> Principal:
+    """The caller: an API token (Authorization: Bearer), a browser session cookie, or nobody."""
+    principals: Principals = request.app.state.principals
+    return await principals.of(request)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
