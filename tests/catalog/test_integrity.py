@@ -63,7 +63,8 @@ def test_racing_creates_of_one_key_give_one_201_and_409s(node: Node) -> None:
         barrier = threading.Barrier(len(users))
         statuses: list[int] = []
 
-        def post(user: str) -> None:
+        def post(user: str, barrier: threading.Barrier = barrier,
+                 statuses: list[int] = statuses, key: str = key) -> None:
             client = TestClient(app)
             barrier.wait()
             statuses.append(client.post("/api/v1/risks", json=dict(body, key=key),
@@ -162,7 +163,7 @@ def test_writes_that_change_nothing_answer_200_with_no_new_version(
                                    headers=node.headers("sec_editor", **{"If-Match": '"1"'}))
         assert (answer.status_code, answer.json()["version"]) == (200, 1), answer.text
     for _ in range(2):
-        retired = node.client.post(f"/api/v1/measures/CA-MSR-901/retire", headers=node.headers(
+        retired = node.client.post("/api/v1/measures/CA-MSR-901/retire", headers=node.headers(
             "sec_editor", **{"If-Match": node.etag("/api/v1/measures/CA-MSR-901")}))
         assert (retired.status_code, retired.json()["version"]) == (200, 2)
     same = cli("risks", "edit", RISK, "--set", "status=adopted", "--db", node.db_url)
