@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -441,3 +441,78 @@ def import_catalog(url: str, path: Path) -> str:
         batch = validate_files(session, matrix, [path])
         counts = save(session, matrix, batch, Who("import"))
     return str(counts)
+
+
+# --- drawing requests: search words, pages, principals (api_load.py) ------------------------
+
+# Search words by band of document frequency (share of risks whose texts hold the word), and
+# the mix a varied load draws them in.
+WORD_BANDS = {"common": (0.25, 1.0), "medium": (0.02, 0.25), "rare": (0.0, 0.02)}
+WORD_MIX = {"common": 0.30, "medium": 0.40, "rare": 0.30}
+# The organisations the load's accounts belong to, in turn: the five members' security
+# councils, the secretariat (twice as often as one member) and two partners' governments.
+PRINCIPAL_ORGS = ("KAZ-SC", "KGZ-SC", "TJK-SC", "TKM-SC", "UZB-SC", "C5-SEC", "KGZ-SC",
+                  "C5-SEC", "SAU-GOV", "AZE-GOV")
+PRINCIPAL_ROLES = ("viewer", "analyst", "viewer", "editor", "analyst")
+
+
+def vocabulary(seed: int = SEED) -> dict[str, list[str]]:
+    """The words `generate(seed=seed)` writes, without its stop words: English and Russian
+    (common words and place names, in the Zipf order of that seed, most frequent first), and the
+    2,000 code names (in English and Russian texts alike). Deterministic, cheap (no document)."""
+    rnd = random.Random(seed)  # the same draws as the start of generate()
+    en = _Words(rnd, _EN, _EN_PLACES, _EN_STOP)
+    ru = _Words(rnd, _RU, _RU_PLACES, _RU_STOP)
+    codenames = _codenames(rnd, 2000)
+    stop = set(_EN_STOP) | set(_RU_STOP)
+    return {"en": [w for w in dict.fromkeys(en.vocab) if w not in stop],
+            "ru": [w for w in dict.fromkeys(ru.vocab) if w not in stop],
+            "codenames": codenames}
+
+
+def word_postings(texts: list[list[str]]) -> dict[str, list[int]]:
+    """For each word (lower case, as a whole word), the indices of the records whose texts
+    (`texts[i]`: every text of record i, any language) hold it."""
+    out: dict[str, list[int]] = {}
+    for i, record in enumerate(texts):
+        for word in {t.lower() for text in record for t in _TOKEN.findall(text)}:
+            out.setdefault(word, []).append(i)
+    return out
+
+
+def word_bands(postings: Mapping[str, Collection[int]], records: int,
+               seed: int = SEED) -> dict[str, list[str]]:
+    """The whole vocabulary of both languages and the code names, split by document frequency
+    into the bands of WORD_BANDS. Only plain words (letters only) found in at least one record:
+    a search that finds nothing costs nothing and measures nothing."""
+    vocab = vocabulary(seed)
+    out: dict[str, list[str]] = {band: [] for band in WORD_BANDS}
+    for word in [*vocab["en"], *vocab["ru"], *vocab["codenames"]]:
+        hits = len(postings.get(word.lower(), ()))
+        if not hits or not word.isalpha():
+            continue
+        df = hits / max(1, records)
+        for band, (lo, hi) in WORD_BANDS.items():
+            if lo <= df < hi or (hi == 1.0 and df == 1.0):
+                out[band].append(word)
+                break
+    return out
+
+
+def draw_word(rnd: random.Random, bands: dict[str, list[str]]) -> tuple[str, str]:
+    """(band, word): a band by WORD_MIX, then any word of it."""
+    band = rnd.choices(list(WORD_MIX), weights=list(WORD_MIX.values()))[0]
+    return band, rnd.choice(bands[band])
+
+
+def draw_offset(rnd: random.Random, total: int, page: int) -> int:
+    """The offset of any page of `total` hits (pages of `page`), each page alike; 0 if none."""
+    return rnd.randrange(max(1, -(-total // page))) * page
+
+
+def principals(n: int) -> list[tuple[str, str, str]]:
+    """n accounts (username, organisation key, role), one per load-generator client, taking
+    PRINCIPAL_ORGS and PRINCIPAL_ROLES in turn: from n = 10 on, 10 or more principals in 8
+    organisations (members of five states, the secretariat, two partners)."""
+    return [(f"bench-{i:03d}-{org.lower()}", org, PRINCIPAL_ROLES[i % len(PRINCIPAL_ROLES)])
+            for i, org in ((i, PRINCIPAL_ORGS[i % len(PRINCIPAL_ORGS)]) for i in range(n))]
