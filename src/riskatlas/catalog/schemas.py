@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import date
@@ -20,7 +21,9 @@ from pydantic import (
     model_validator,
 )
 
+from riskatlas.catalog.files import NESTING_LIMIT, TOO_DEEP
 from riskatlas.catalog.matrix import Matrix, MatrixError
+from riskatlas.catalog.spreadsheets import cell_length
 from riskatlas.parties.schemas import Code
 from riskatlas.parties.schemas import upper_code as _code
 
@@ -45,6 +48,21 @@ ActorKind = Literal[
 ]
 
 REQUIRED_LANGUAGES = ("en", "ru")
+
+# Limits every door and every format shares (docs/catalog-format.md, "Limits"): the API, the CLI
+# and each file format refuse the same input with the same message. A text fits one workbook
+# cell (Excel holds 32,767 characters; the rest is room for a formula guard), so whatever is
+# accepted also comes back through an XLSX export and import.
+TEXT_LIMIT = 32_000
+URL_LIMIT = 2_048
+LANGUAGE_LIMIT = 16  # languages of one text: each is a column of a spreadsheet
+MANY_STATES = 250  # every ISO 3166-1 code, and then some
+MANY_KEYS = 500  # actors, measures or risks a record names
+MANY_TEXTS = 50  # drivers, warning signs, sources
+MANY_GRANTS = 100  # sharing groups, organisations or users of one record
+# Below this many characters no text can pass TEXT_LIMIT in a workbook cell (an escape there
+# takes 7), so only longer ones are measured.
+_SURELY_SHORT = TEXT_LIMIT // 7
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
@@ -68,15 +86,41 @@ def _is_language(code: str) -> bool:
     return _LANG.match(code) is not None
 
 
+def too_long(text: str) -> str | None:
+    """Why a text is beyond TEXT_LIMIT, or None: the one rule for every text of a record."""
+    if len(text) <= _SURELY_SHORT:
+        return None
+    length = cell_length(text)
+    if length <= TEXT_LIMIT:
+        return None
+    escapes = "" if length == len(text) else (
+        f" ({len(text):,} as typed: a workbook writes a carriage return or control character "
+        "as 7, _x000D_)")
+    return (f"{length:,} characters{escapes}; a text holds at most {TEXT_LIMIT:,} (what one "
+            "spreadsheet cell carries)")
+
+
+def _bounded(text: str) -> str:
+    reason = too_long(text)
+    if reason is not None:
+        raise ValueError(reason)
+    return text
+
+
 def _text(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         raise ValueError("expected a mapping of language code to text, e.g. {en: ..., ru: ...}")
+    if len(value) > LANGUAGE_LIMIT:
+        raise ValueError(f"{len(value)} languages: a text has at most {LANGUAGE_LIMIT}")
     out: dict[str, str] = {}
     for lang, text in value.items():
         if not isinstance(lang, str) or not _is_language(lang):
             raise ValueError(f"{lang!r} is not a language code")
         if not isinstance(text, str):
             raise ValueError(f"{lang}: expected text, got {type(text).__name__}")
+        reason = too_long(text.strip())
+        if reason is not None:
+            raise ValueError(f"{lang}: {reason}")
         if text.strip():
             out[lang] = text.strip()
     missing = [lang for lang in REQUIRED_LANGUAGES if lang not in out]
@@ -115,6 +159,36 @@ StateCode = Annotated[str, BeforeValidator(_code), Field(pattern=r"^[A-Z]{3}$")]
 Key = Annotated[str, BeforeValidator(_code), Field(pattern=r"^[A-Z0-9][A-Z0-9\-_.]{0,31}$")]
 
 
+BoundedText = Annotated[str, AfterValidator(_bounded)]
+UserName = Annotated[str, Field(min_length=1, max_length=64)]  # as parties.models.User
+
+
+def _json_size_bound(value: Any) -> int:
+    """An upper bound on the characters of `value` written as JSON: a character of a text is at
+    most 6 there (\\u001f), anything else at most 24 (a number, null, brackets, separators)."""
+    if isinstance(value, str):
+        return 6 * len(value) + 4
+    if isinstance(value, BaseModel):
+        value = value.__dict__
+    if isinstance(value, dict):
+        return sum(_json_size_bound(k) + _json_size_bound(v) for k, v in value.items()) + 4
+    if isinstance(value, list):
+        return sum(_json_size_bound(v) for v in value) + 4
+    return 24
+
+
+def _one_cell(values: list[Any]) -> list[Any]:
+    """A list a spreadsheet writes as one JSON cell (drivers, sources, ...) fits that cell."""
+    if _json_size_bound(values) <= TEXT_LIMIT:  # nearly always: no need to write it out
+        return values
+    plain = [v.model_dump() if isinstance(v, BaseModel) else v for v in values]
+    length = cell_length(json.dumps(plain, ensure_ascii=False))
+    if length > TEXT_LIMIT:
+        raise ValueError(f"{length:,} characters as JSON; a spreadsheet writes this list in one "
+                         f"cell, which holds at most {TEXT_LIMIT:,} (shorten the texts)")
+    return values
+
+
 def _unique(values: list[Any]) -> list[Any]:
     seen: set[Any] = set()
     for value in values:
@@ -125,30 +199,45 @@ def _unique(values: list[Any]) -> list[Any]:
 
 
 def _no_nul(value: Any) -> Any:
-    if _may_hold_nul(value):
-        _find_nul(value)
+    """Refuse NUL characters, lone surrogates (text that is not Unicode: PostgreSQL and SQLite
+    cannot store it) and nesting deeper than NESTING_LIMIT (what a file may nest; a JSON body
+    may be nested some 900 deep)."""
+    try:
+        dumped: bytes | None = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # a set, bytes, a surrogate, or too deep for orjson: let the walk decide
+        dumped = None
+    # A fast first pass: orjson writes a NUL in any string as \\u0000, in C. Walking every
+    # string in Python took 3 s of a 40,000-record import; now only a suspect value is walked.
+    if dumped is None or b"\\u0000" in dumped or (
+            dumped.count(b"[") + dumped.count(b"{") > NESTING_LIMIT):
+        _walk_checked(value)
     return value
 
 
-def _may_hold_nul(value: Any) -> bool:
-    """A fast first pass: orjson writes a NUL in any string as \\u0000, in C. Walking every
-    string in Python took 3 s of a 40,000-record import; now only a suspect value is walked."""
-    try:
-        return b"\\u0000" in orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
-    except TypeError:  # something JSON cannot hold (a set, bytes, ...): let the walk decide
-        return True
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _find_nul(value: Any) -> None:
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("text must not contain NUL characters")
-    elif isinstance(value, dict):
-        for item in value.values():
-            _find_nul(item)
-    elif isinstance(value, list):
-        for item in value:
-            _find_nul(item)
+def _walk_checked(value: Any) -> None:
+    """Walk a value without recursion (it may be nested ~900 deep, or contain itself)."""
+    stack: list[tuple[Any, int, Any]] = [(value, 0, None)]
+    while stack:
+        item, depth, field = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ValueError("text must not contain NUL characters")
+            found = _SURROGATE.search(item)
+            if found:
+                raise ValueError(f"text must be Unicode: it holds a lone surrogate "
+                                 f"(U+{ord(found.group()):04X})")
+        elif isinstance(item, dict | list):  # (sets and tuples: no JSON, no text to store)
+            if depth >= NESTING_LIMIT:
+                raise ValueError(TOO_DEEP if field is None else f"{field}: {TOO_DEEP}")
+            if isinstance(item, dict):
+                stack += [(key, depth + 1, field) for key in item]
+                stack += [(v, depth + 1, key if field is None else field)
+                          for key, v in item.items()]
+            else:
+                stack += [(child, depth + 1, field) for child in item]
 
 
 class _In(BaseModel):
@@ -161,18 +250,21 @@ class _In(BaseModel):
 
 
 class SourceIn(_In):
-    title: str = Field(min_length=1)
-    url: str = Field(pattern=r"^https?://\S+$")
+    title: BoundedText = Field(min_length=1)
+    url: str = Field(pattern=r"^https?://\S+$", max_length=URL_LIMIT)
     published: PartialDate
-    publisher: str | None = None
+    publisher: BoundedText | None = None
 
 
 class SharingIn(_In):
     """Grants on a record: sharing groups (AMBER), organisations (AMBER+STRICT), users (RED)."""
 
-    groups: Annotated[list[Code], AfterValidator(_unique)] = Field(default_factory=list)
-    orgs: Annotated[list[Code], AfterValidator(_unique)] = Field(default_factory=list)
-    users: Annotated[list[str], AfterValidator(_unique)] = Field(default_factory=list)
+    groups: Annotated[list[Code], AfterValidator(_unique)] = Field(
+        default_factory=list, max_length=MANY_GRANTS)
+    orgs: Annotated[list[Code], AfterValidator(_unique)] = Field(
+        default_factory=list, max_length=MANY_GRANTS)
+    users: Annotated[list[UserName], AfterValidator(_unique)] = Field(
+        default_factory=list, max_length=MANY_GRANTS)
 
 
 class ActorIn(_In):
@@ -212,26 +304,33 @@ class RiskIn(_In):
     summary: Text
     category: Annotated[Category, BeforeValidator(_lower)]
     domain: Annotated[Domain, BeforeValidator(_lower)]
-    states: Annotated[list[StateCode], AfterValidator(_unique)] = Field(min_length=1)
-    actors: Annotated[list[Key], AfterValidator(_unique)] = Field(default_factory=list)
+    states: Annotated[list[StateCode], AfterValidator(_unique)] = Field(
+        min_length=1, max_length=MANY_STATES)
+    actors: Annotated[list[Key], AfterValidator(_unique)] = Field(
+        default_factory=list, max_length=MANY_KEYS)
     likelihood: int
     impact: int
     rationale: Text
     trend: Annotated[Trend, BeforeValidator(_lower)] = "unknown"
     horizon: Annotated[Horizon | None, BeforeValidator(_lower)] = None
-    drivers: list[Text] = Field(default_factory=list)
-    warning_signs: list[Text] = Field(default_factory=list)
-    sources: list[SourceIn] = Field(min_length=1)
-    assessments: list[AssessmentIn] = Field(default_factory=list)
+    drivers: Annotated[list[Text], AfterValidator(_one_cell)] = Field(
+        default_factory=list, max_length=MANY_TEXTS)
+    warning_signs: Annotated[list[Text], AfterValidator(_one_cell)] = Field(
+        default_factory=list, max_length=MANY_TEXTS)
+    sources: Annotated[list[SourceIn], AfterValidator(_one_cell)] = Field(
+        min_length=1, max_length=MANY_TEXTS)
+    # Each state writes its own, so together they are not bounded by one cell (see the docs).
+    assessments: list[AssessmentIn] = Field(default_factory=list, max_length=MANY_STATES)
     tlp: Annotated[Tlp, BeforeValidator(_lower)] = "clear"
     status: Annotated[RiskStatus, BeforeValidator(_lower)] = "draft"
     owner: Code | None = None
     sharing: SharingIn = Field(default_factory=SharingIn)
     # The risk's owner decides its links: measures it accepted (they count in the residual
     # rating) and measures it rejected. Links others proposed stay pending until then.
-    measures: Annotated[list[Key], AfterValidator(_unique)] = Field(default_factory=list)
+    measures: Annotated[list[Key], AfterValidator(_unique)] = Field(
+        default_factory=list, max_length=MANY_KEYS)
     rejected_measures: Annotated[list[Key], AfterValidator(_unique)] = Field(
-        default_factory=list)
+        default_factory=list, max_length=MANY_KEYS)
     # Derived on export; accepted on import so an export reads back unchanged.
     links: Any = None
     level: Any = None
@@ -255,14 +354,17 @@ class MeasureIn(_In):
     kind: Annotated[MeasureKind, BeforeValidator(_lower)]
     treatment: Annotated[Treatment, BeforeValidator(_lower)]
     lead: Code
-    states: Annotated[list[StateCode], AfterValidator(_unique)] = Field(min_length=1)
+    states: Annotated[list[StateCode], AfterValidator(_unique)] = Field(
+        min_length=1, max_length=MANY_STATES)
     status: Annotated[MeasureStatus, BeforeValidator(_lower)]
     effect: Effect
-    risks: Annotated[list[Key], AfterValidator(_unique)] = Field(min_length=1)
+    risks: Annotated[list[Key], AfterValidator(_unique)] = Field(
+        min_length=1, max_length=MANY_KEYS)
     start: PartialDate | None = None
     end: PartialDate | None = None
     progress: int | None = Field(None, ge=0, le=100)
-    sources: list[SourceIn] = Field(default_factory=list)
+    sources: Annotated[list[SourceIn], AfterValidator(_one_cell)] = Field(
+        default_factory=list, max_length=MANY_TEXTS)
     # What the measure builds on when no source says it (e.g. "extends M-x to ...").
     rationale: Text | None = None
     tlp: Annotated[Tlp, BeforeValidator(_lower)] = "clear"

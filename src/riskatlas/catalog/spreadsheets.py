@@ -24,7 +24,9 @@ from riskatlas.catalog.files import (
     SECTIONS,
     FileError,
     Item,
+    LimitError,
     Problem,
+    load_json,
     section_of,
     sheet_position,
 )
@@ -46,7 +48,9 @@ csv.field_size_limit(CELL_LIMIT)
 # OWASP "CSV injection": a cell starting with one of these is a formula (or becomes one) when a
 # spreadsheet opens the file. Export puts a ' in front; import takes exactly that one off.
 FORMULA_PREFIXES = frozenset("=+-@\t\r")
-_INTEGER = re.compile(r"-?\d+")
+# At most the digits int() reads (sys.int_info): a longer number stays text, and validation
+# refuses it as a number (found by tests/catalog/test_fuzz_import.py).
+_INTEGER = re.compile(r"-?\d{1,4300}")
 _SPLIT = re.compile(r"[;,]")  # keys and state codes hold neither
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -209,7 +213,9 @@ def _list(value: str) -> Any:
 
 def _json(value: str) -> Any:
     try:
-        return json.loads(value)
+        return load_json(value)  # bounded as a JSON file is (nesting, digits)
+    except LimitError as exc:
+        raise ValueError(f"{exc.msg} (character {exc.pos + 1})") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON in cell: {exc.msg} (character {exc.pos + 1})") from None
 
@@ -292,6 +298,12 @@ def _escape(text: str) -> str:
     if _CONTROL.search(text):
         text = _CONTROL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
     return text
+
+
+def cell_length(text: str) -> int:
+    """The characters `text` takes in a workbook cell, escapes included (what
+    SHEET_CELL_LIMIT bounds): a carriage return or control character is 7 there."""
+    return len(_escape(text))
 
 
 def _unescape(text: str) -> str:
