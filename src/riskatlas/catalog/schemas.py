@@ -23,6 +23,7 @@ from pydantic import (
 
 from riskatlas.catalog.files import NESTING_LIMIT, TOO_DEEP
 from riskatlas.catalog.matrix import Matrix, MatrixError
+from riskatlas.catalog.scoring import MAX_EFFECT
 from riskatlas.catalog.spreadsheets import cell_length
 from riskatlas.parties.schemas import Code
 from riskatlas.parties.schemas import upper_code as _code
@@ -343,8 +344,8 @@ class RiskIn(_In):
 
 
 class Effect(_In):
-    likelihood: int = Field(0, ge=0, le=4)
-    impact: int = Field(0, ge=0, le=4)
+    likelihood: int = Field(0, ge=0, le=MAX_EFFECT)
+    impact: int = Field(0, ge=0, le=MAX_EFFECT)
 
 
 class MeasureIn(_In):

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from riskatlas.catalog.matrix import Matrix
 
 EFFECTIVE_STATUSES = frozenset({"implemented", "evaluated"})
+MAX_EFFECT = 4  # levels a measure may lower an axis by (schemas.Effect)
 
 
 def residual(
