@@ -11,11 +11,14 @@ no module of the web side imports this one (tests/test_layers.py), so no request
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.orm import Session
 from typer.core import TyperGroup
 
 from riskatlas.audit.service import Who
@@ -91,6 +94,17 @@ def acting(session: Any, username: str | None) -> tuple[Any, Who]:
 def fail(message: str, code: int = 1) -> NoReturn:
     err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+@contextmanager
+def unit_of_work(db: str | None, *errors: type[Exception]) -> Iterator[Session]:
+    """One transaction for a command; the services' own errors (`errors`) end the command with
+    their message and exit 1, and nothing of the transaction is kept."""
+    with runtime(db).transaction() as session:
+        try:
+            yield session
+        except errors as exc:
+            fail(str(exc))
 
 
 def runtime(db: str | None) -> Runtime:

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from riskatlas.cli_options import Db, Fmt, err, fail, runtime
+from riskatlas.cli_options import Db, Fmt, err, fail, runtime, unit_of_work
 from riskatlas.output import Format, emit
 from riskatlas.parties import accounts, service
 
@@ -60,11 +60,8 @@ def states_add(
     role: RoleOption, db: Db = None,
 ) -> None:
     """Add a state to the grouping (named in English and Russian from ISO 3166)."""
-    with runtime(db).transaction() as session:
-        try:
-            state = service.add_state(session, code, role.value)
-        except service.PartiesError as exc:
-            fail(str(exc))
+    with unit_of_work(db, service.PartiesError) as session:
+        state = service.add_state(session, code, role.value)
     err.print(f"Added state {state.code} ({state.name['en']}) as {state.role}.", highlight=False)
 
 
@@ -82,11 +79,8 @@ def states_set(
     role: RoleOption, db: Db = None,
 ) -> None:
     """Change a state's role; its organisations read accordingly from the next request."""
-    with runtime(db).transaction() as session:
-        try:
-            state = service.set_state_role(session, code, role.value)
-        except service.PartiesError as exc:
-            fail(str(exc))
+    with unit_of_work(db, service.PartiesError) as session:
+        state = service.set_state_role(session, code, role.value)
     err.print(f"{state.code} is now {state.role}.", highlight=False)
 
 
@@ -107,12 +101,9 @@ def orgs_add(
     if (state is None) == (standing is None):
         fail("give exactly one of --state ISO3 (an organisation of a state) and --standing "
              "regional|partner|observer (a body without a state)", 2)
-    with runtime(db).transaction() as session:
-        try:
-            org = service.add_organisation(session, name, state=state, key=key,
-                                           standing=standing.value if standing else None)
-        except service.PartiesError as exc:
-            fail(str(exc))
+    with unit_of_work(db, service.PartiesError) as session:
+        org = service.add_organisation(session, name, state=state, key=key,
+                                       standing=standing.value if standing else None)
     where = f"state {org.state_code}" if org.state_code else f"standing {org.standing}"
     err.print(f"Added organisation {org.key} ({where}).", highlight=False)
 
@@ -123,11 +114,8 @@ def orgs_set(
     standing: StandingOption, db: Db = None,
 ) -> None:
     """Change the standing of a body without a state (a state's organisations: states set)."""
-    with runtime(db).transaction() as session:
-        try:
-            org = service.set_standing(session, key, standing.value)
-        except service.PartiesError as exc:
-            fail(str(exc))
+    with unit_of_work(db, service.PartiesError) as session:
+        org = service.set_standing(session, key, standing.value)
     err.print(f"{org.key} now has the standing {org.standing}.", highlight=False)
 
 
@@ -155,11 +143,8 @@ def users_add(
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
             fail("no password on stdin")
-    with runtime(db).transaction() as session:
-        try:
-            _, generated = accounts.add_user(session, username, org, role.value, password)
-        except accounts.AccountError as exc:
-            fail(str(exc))
+    with unit_of_work(db, accounts.AccountError) as session:
+        _, generated = accounts.add_user(session, username, org, role.value, password)
     err.print(f"Added user {username} ({role.value}) to {org}.", highlight=False)
     if generated is not None:
         err.print("Its password, shown this once:")
@@ -178,11 +163,8 @@ def users_list(db: Db = None, fmt: Fmt = Format.table) -> None:
 @users_app.command("disable")
 def users_disable(username: str, db: Db = None) -> None:
     """Disable a user: no more sign-ins; open sessions and API tokens stop working."""
-    with runtime(db).transaction() as session:
-        try:
-            accounts.disable_user(session, username)
-        except accounts.AccountError as exc:
-            fail(str(exc))
+    with unit_of_work(db, accounts.AccountError) as session:
+        accounts.disable_user(session, username)
     err.print(f"Disabled user {username}.", highlight=False)
 
 
@@ -215,11 +197,8 @@ def tokens_list(
     db: Db = None, fmt: Fmt = Format.table,
 ) -> None:
     """List tokens: prefix, scope, expiry and revocation; never the tokens themselves."""
-    with runtime(db).transaction() as session:
-        try:
-            rows = accounts.list_tokens(session, username)
-        except accounts.AccountError as exc:
-            fail(str(exc))
+    with unit_of_work(db, accounts.AccountError) as session:
+        rows = accounts.list_tokens(session, username)
     emit(rows, fmt, ("id", "user", "prefix", "name", "scope", "expires_at", "last_used_at",
                      "revoked_at"), title=f"{len(rows)} tokens")
 
@@ -231,9 +210,6 @@ def tokens_revoke(
     db: Db = None,
 ) -> None:
     """Revoke a token; it stops working at once."""
-    with runtime(db).transaction() as session:
-        try:
-            token = accounts.revoke_token(session, ref)
-        except accounts.AccountError as exc:
-            fail(str(exc))
+    with unit_of_work(db, accounts.AccountError) as session:
+        token = accounts.revoke_token(session, ref)
     err.print(f"Revoked token {token.prefix} (id {token.id}).", highlight=False)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from riskatlas.cli_options import Db, Fmt, err, fail, runtime
+from riskatlas.cli_options import Db, Fmt, err, runtime, unit_of_work
 from riskatlas.output import Format, emit
 from riskatlas.parties.accounts import ADMIN_ORG
 from riskatlas.sharing import service
@@ -31,11 +31,8 @@ def groups_add(
     db: Db = None,
 ) -> None:
     """Create an empty sharing group."""
-    with runtime(db).transaction() as session:
-        try:
-            group = service.add_group(session, key, name, owner)
-        except service.SharingError as exc:
-            fail(str(exc))
+    with unit_of_work(db, service.SharingError) as session:
+        group = service.add_group(session, key, name, owner)
     err.print(f"Added sharing group {group['key']} (owner {group['owner']}).", highlight=False)
 
 
@@ -50,32 +47,23 @@ def groups_list(db: Db = None, fmt: Fmt = Format.table) -> None:
 @groups_app.command("show")
 def groups_show(key: GroupKey, db: Db = None, fmt: Fmt = Format.table) -> None:
     """Show a sharing group and its members."""
-    with runtime(db).transaction() as session:
-        try:
-            group = service.show_group(session, key)
-        except service.SharingError as exc:
-            fail(str(exc))
+    with unit_of_work(db, service.SharingError) as session:
+        group = service.show_group(session, key)
     emit(group, fmt)
 
 
 @members_app.command("add")
 def members_add(key: GroupKey, orgs: OrgKeys, db: Db = None) -> None:
     """Add organisations to a group; they read its AMBER records at once."""
-    with runtime(db).transaction() as session:
-        try:
-            group = service.add_members(session, key, orgs)
-        except service.SharingError as exc:
-            fail(str(exc))
+    with unit_of_work(db, service.SharingError) as session:
+        group = service.add_members(session, key, orgs)
     err.print(f"{group['key']} members: {', '.join(group['members'])}.", highlight=False)
 
 
 @members_app.command("remove")
 def members_remove(key: GroupKey, orgs: OrgKeys, db: Db = None) -> None:
     """Remove organisations from a group; they stop reading its AMBER records at once."""
-    with runtime(db).transaction() as session:
-        try:
-            group = service.remove_members(session, key, orgs)
-        except service.SharingError as exc:
-            fail(str(exc))
+    with unit_of_work(db, service.SharingError) as session:
+        group = service.remove_members(session, key, orgs)
     err.print(f"{group['key']} members: {', '.join(group['members']) or 'none'}.",
               highlight=False)
