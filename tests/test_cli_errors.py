@@ -61,6 +61,7 @@ MALFORMED: list[tuple[str, ...]] = [
     ("assessments", "set", "CA-TST-001", "KGZ", "--likelihood", "Extreme"),
     ("assessments", "set", "CA-TST-001", "SAU", "--likelihood", "Low"),
     ("links", "accept", "CA-TST-001", "CA-NOPE-001"),
+    ("risks", "edit", "CA-TST-001", "--set", "likelihood=²"),
     ("risks", "edit", "CA-TST-001", "--set", "summary.en=x", "--as", "nobody"),
 ]
 
@@ -81,3 +82,11 @@ def test_malformed_files_are_clear_errors(db_url: str, tmp_path: Path, text: str
     path.write_text(text, encoding="utf-8")
     for command in ("import", "validate"):
         _check(cli(command, str(path), "--db", db_url))
+
+
+@pytest.mark.parametrize("ref", ["²", "9" * 40])  # str.isdigit says yes to "²", int() no
+def test_a_token_reference_that_only_looks_like_an_id_is_not_found(db_url: str,
+                                                                   ref: str) -> None:
+    result = cli("tokens", "revoke", ref, "--db", db_url)
+    assert (result.exit_code, result.exception.__class__) == (1, SystemExit), result.output
+    assert f"no token '{ref}'" in result.stderr

@@ -63,7 +63,7 @@ class Matrix:
             raise MatrixError(f"expected 1 to {len(labels)}, got {value}")
         if isinstance(value, str):
             wanted = _norm(value)
-            if wanted.isdigit():
+            if wanted.isascii() and wanted.isdigit() and len(wanted) < 4:  # not '²'
                 return self.parse(axis, int(wanted))
             by_abbrev = {_norm(k): v for k, v in self.abbreviations.items()}
             wanted = _norm(by_abbrev.get(wanted, value))

@@ -281,7 +281,7 @@ def revoke_token(session: Session, token_id_or_prefix: str, *, actor: str | None
     """Revoke by id (digits), by the prefix shown in listings, or by the whole token."""
     ref = token_id_or_prefix.strip()
     where: ColumnElement[bool]
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit() and len(ref) <= 18:  # str.isdigit takes '²' too
         where = ApiToken.id == int(ref)
     elif len(ref) > PREFIX_LENGTH:
         where = ApiToken.token_hash == sha256_hex(ref)
