@@ -76,9 +76,23 @@ def _truncate_postgres(url: str) -> None:
                               + " RESTART IDENTITY CASCADE"))
 
 
+def audit_verified(url: str) -> None:
+    """`riskatlas audit verify` on the database: its chain holds, or the test fails."""
+    from typer.testing import CliRunner
+
+    from riskatlas.cli import app
+
+    result = CliRunner().invoke(app, ["audit", "verify", "--db", url])
+    assert result.exit_code == 0, f"audit verify failed on {url}: {result.output}"
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
-    """URL of an empty, migrated database holding the default grouping, states and orgs."""
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+           ) -> Iterator[str]:
+    """URL of an empty, migrated database holding the default grouping, states and orgs.
+
+    A test marked `audited` also has the database's audit chain verified after it ran.
+    """
     if request.param == "sqlite":
         path = tmp_path / "test.db"
         shutil.copy(sqlite_template, path)
@@ -89,7 +103,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
     rt = Runtime(Settings(database_url=url))
     with rt.transaction() as session:
         seed(session)
-    return url
+    yield url
+    if request.node.get_closest_marker("audited") is not None:
+        audit_verified(url)
 
 
 @pytest.fixture

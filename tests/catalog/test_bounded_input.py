@@ -24,6 +24,8 @@ from riskatlas.runtime import Runtime
 from riskatlas.web.app import create_app
 from tests.helpers import SMALL, cli, export, load
 
+pytestmark = pytest.mark.audited  # issue 8: the audit chain holds after each test
+
 PASSWORD = "correct-horse-battery"
 NEW_RISK: dict[str, Any] = {
     "key": "CA-NEW-001",

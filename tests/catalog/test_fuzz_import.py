@@ -35,7 +35,10 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, text
 
 from riskatlas.db import get_engine
+from tests.conftest import audit_verified
 from tests.helpers import SMALL, cli, export, load
+
+pytestmark = pytest.mark.audited  # issue 8: the audit chain holds after each test
 
 EXAMPLES = int(os.environ.get("RISKATLAS_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize="RISKATLAS_FUZZ_EXAMPLES"
@@ -155,6 +158,7 @@ def check_import(start: Start, suffix: str, data: bytes, db_url: str | None = No
             assert export(url) == start.export
             if url.startswith("sqlite"):
                 assert _counts(url) == start.counts
+        audit_verified(url)
     finally:
         path.unlink()
         if db_url is None:

@@ -16,6 +16,8 @@ from riskatlas.web.app import create_app
 from tests.catalog.trust import RISK, Node, audit_ok, make_node, measure
 from tests.helpers import cli, export, load
 
+pytestmark = pytest.mark.audited  # issue 8: the audit chain holds after each test
+
 HIDDEN_RISK = "CA-RED-001"  # RED, named users: nobody of the node's test users
 HIDDEN_MEASURE = "CA-MSR-RED"  # RED, implemented, strong, treats the CLEAR risk RISK
 

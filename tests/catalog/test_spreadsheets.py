@@ -18,7 +18,10 @@ from riskatlas.catalog.spreadsheets import CELL_LIMIT, neutralise, restore
 from riskatlas.config import Settings
 from riskatlas.parties.service import seed
 from riskatlas.runtime import Runtime
+from tests.conftest import audit_verified
 from tests.helpers import SMALL, cli, export, load
+
+pytestmark = pytest.mark.audited  # issue 8: the audit chain holds after each test
 
 SECTIONS = ("actors", "risks", "measures")
 # Titles a spreadsheet would run as formulas (OWASP), and texts that only look like them.
@@ -87,6 +90,7 @@ def test_spreadsheet_round_trip_is_lossless(
     again = _export_files(target, tmp_path / "again", fmt)
     load(target, again)
     assert export(target) == first
+    audit_verified(target)
 
 
 def test_default_library_round_trips_through_a_workbook(
@@ -99,6 +103,7 @@ def test_default_library_round_trips_through_a_workbook(
     target = _fresh(tmp_path, sqlite_template)
     load(target, book)
     assert export(target) == first
+    audit_verified(target)
 
 
 def test_exports_are_utf8_with_bom_and_keep_cyrillic(db_url: str, tmp_path: Path) -> None:
@@ -282,6 +287,7 @@ def test_import_and_validate_a_folder(
     result = cli("import", str(empty), "--db", target)
     assert result.exit_code == 2
     assert f"{empty}:0: file: no catalog files in this folder" in result.stderr
+    audit_verified(target)
 
 
 def test_every_problem_of_every_file_in_a_folder(db_url: str, tmp_path: Path) -> None:

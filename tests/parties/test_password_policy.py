@@ -16,7 +16,10 @@ from riskatlas.config import get_settings
 from riskatlas.parties import accounts
 from riskatlas.parties.models import User
 from riskatlas.runtime import Runtime
+from tests.conftest import audit_verified
 from tests.helpers import cli
+
+pytestmark = pytest.mark.audited  # issue 8: the audit chain holds after each test
 
 WEAK = ["12345678", "password", " " * 8]
 # Long enough, but common or built from guessable parts.
@@ -52,6 +55,8 @@ def test_init_refuses_a_weak_admin_password(tmp_path: Path, monkeypatch: pytest.
         get_settings.cache_clear()
     assert result.exit_code == 1
     assert "cannot create the administrator: password" in result.stderr
+    if (tmp_path / "node.db").exists():  # whatever init left behind still verifies
+        audit_verified(f"sqlite:///{tmp_path / 'node.db'}")
 
 
 @pytest.mark.parametrize(("password", "reason"), [

@@ -20,6 +20,8 @@ from riskatlas.parties import accounts
 from riskatlas.runtime import Runtime
 from riskatlas.web.app import create_app
 
+pytestmark = pytest.mark.audited  # issue 8: the audit chain holds after each test
+
 MB = 1 << 20
 
 

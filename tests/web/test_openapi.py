@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -29,6 +30,8 @@ from riskatlas.parties import accounts
 from riskatlas.runtime import Runtime
 from riskatlas.web.app import create_app
 from tests.helpers import SMALL, load
+
+pytestmark = pytest.mark.audited  # issue 8: the audit chain holds after each test
 
 # 412 (a stale If-Match: checked before the body) and 413 are refusals too, and 428 is the
 # answer to a missing If-Match (RFC 6585); schemathesis expects neither by default.

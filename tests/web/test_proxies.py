@@ -27,6 +27,8 @@ from riskatlas.runtime import Runtime
 from riskatlas.web.app import create_app
 from tests.helpers import cli
 
+pytestmark = pytest.mark.audited  # issue 8: the audit chain holds after each test
+
 LOGIN = "/api/v1/auth/login"
 ATTEMPTS = 2
 

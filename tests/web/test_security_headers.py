@@ -14,6 +14,8 @@ from riskatlas.config import Settings
 from riskatlas.web.app import create_app
 from tests.helpers import SMALL, load
 
+pytestmark = pytest.mark.audited  # issue 8: the audit chain holds after each test
+
 TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "riskatlas" / "web" / "templates"
 HEADERS = {"x-frame-options": "DENY", "x-content-type-options": "nosniff",
            "referrer-policy": "same-origin"}

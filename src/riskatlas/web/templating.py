@@ -1,11 +1,35 @@
+"""Jinja2 for the pages: one environment, `render` gives every page the reader's language.
+
+Templates write English text inside `_()` / `{% trans %}`; `render` puts that request's
+gettext in the context, so one environment serves every language at once.
+"""
+
 from __future__ import annotations
 
+from contextvars import ContextVar
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from markupsafe import Markup, escape
+
+from riskatlas.web import i18n
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+templates.env.add_extension("jinja2.ext.i18n")
+# The language of the page being rendered: set by `render` just before Jinja renders (which
+# Starlette does at once, in the same thread), read by the gettext callables below.
+_LANG: ContextVar[str] = ContextVar("page_language", default=i18n.DEFAULT)
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    gettext=lambda message: i18n.translations(_LANG.get()).gettext(message),
+    ngettext=lambda one, many, n: i18n.translations(_LANG.get()).ngettext(one, many, n),
+    newstyle=True)
 
 
 def tr(value: Any, lang: str = "en") -> str:
@@ -15,4 +39,53 @@ def tr(value: Any, lang: str = "en") -> str:
     return "" if value is None else str(value)
 
 
-templates.env.filters["tr"] = tr
+@pass_context
+def tr_marked(context: Any, value: Any) -> Markup:
+    """Like `tr` in the page's language, but an English fallback says so visibly."""
+    lang = context.get("lang", i18n.DEFAULT)
+    if isinstance(value, dict) and not value.get(lang) and value.get("en") and lang != "en":
+        return Markup('<span lang="en" class="fallback" title="{}">{}</span>').format(
+            i18n.translations(lang).gettext("Not yet translated: shown in English"),
+            value["en"])
+    return escape(tr(value, lang))
+
+
+@pass_context
+def number(context: Any, value: float | int | None) -> str:
+    return "" if value is None else format_decimal(value, locale=i18n.locale(context["lang"]))
+
+
+@pass_context
+def day(context: Any, value: date | datetime | str | None, form: str = "medium") -> str:
+    """A date in the page's locale (`2 Dec 2026`, `2 дек. 2026 г.`); ISO strings accepted."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, str):
+        value = (date.fromisoformat(value) if len(value) == 10
+                 else datetime.fromisoformat(value.replace("Z", "+00:00")))
+    if isinstance(value, datetime):
+        return format_datetime(value, form, locale=i18n.locale(context["lang"]))
+    return format_date(value, form, locale=i18n.locale(context["lang"]))
+
+
+templates.env.filters.update(tr=tr, trm=tr_marked, number=number, day=day)
+
+
+def page_language(request: Request, account: str | None = None) -> str:
+    return i18n.choose(request.query_params.get("lang"), account,
+                       request.headers.get("accept-language"))
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
+           headers: dict[str, str] | None = None, lang: str | None = None) -> HTMLResponse:
+    """A page in the reader's language: `_()` and `{% trans %}` translate into it, and
+    `lang`, `dir`, `languages` and the session's `csrf_token` are in every template's context."""
+    lang = lang or context.get("lang") or page_language(request)
+    full = {"dir": i18n.direction(lang), "languages": i18n.available(),
+            "csrf_token": getattr(request.state, "csrf_token", None), **context, "lang": lang}
+    token = _LANG.set(lang)
+    try:
+        return templates.TemplateResponse(request, name, full, status_code=status_code,
+                                          headers=headers)
+    finally:
+        _LANG.reset(token)
