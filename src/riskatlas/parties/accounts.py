@@ -222,6 +222,50 @@ def disable_user(session: Session, username: str, *, actor: str | None = "cli",
           key=username, before={"active": True}, after={"active": False})
 
 
+# A language code as the pages know them (en, ru, kk, ...); which ones exist is the web side's
+# to say (web.i18n.available), so the pages check that before calling set_language.
+LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Za-z0-9]{2,8})?$")
+
+
+def set_language(session: Session, username: str, language: str | None, *,
+                 actor: str | None = "cli", address: str | None = None) -> None:
+    """Record the page language a user prefers; None goes back to the browser's choice."""
+    if language is not None and not LANGUAGE.match(language):
+        raise AccountError(f"invalid language {language!r}")
+    user = _user(session, username)
+    if user.language == language:
+        return
+    before = user.language
+    user.language = language
+    audit(session, actor=actor, address=address, action="user.language", entity="user",
+          key=username, before={"language": before}, after={"language": language})
+
+
+def language_of(session: Session, user_id: int) -> str | None:
+    return session.scalar(select(User.language).where(User.id == user_id))
+
+
+def change_password(session: Session, username: str, current: str, new: str, *,
+                    actor: str | None = "cli", address: str | None = None,
+                    keep_session: str | None = None) -> None:
+    """Change a user's own password: the current one must be right, the new one pass the
+    policy (check_password_policy). The user's other browser sessions end (a stolen session
+    should not outlive the password); `keep_session`: the SHA-256 of the one to keep."""
+    user = _user(session, username)
+    if not verify_password(user.password_hash, current):
+        raise AccountError("the current password is wrong")
+    if new == current:
+        raise AccountError("the new password is the same as the current one")
+    check_password_policy(new)
+    user.password_hash = hash_password(new)
+    ended = delete(WebSession).where(WebSession.user_id == user.id)
+    if keep_session is not None:
+        ended = ended.where(WebSession.session_hash != keep_session)
+    session.execute(ended)
+    audit(session, actor=actor, address=address, action="user.password", entity="user",
+          key=username)
+
+
 def ensure_admin(session: Session, settings: Settings) -> str | None:
     """On first start, when no administrator exists, create `admin` in the secretariat.
 
@@ -300,6 +344,15 @@ def revoke_token(session: Session, token_id_or_prefix: str, *, actor: str | None
           key=token.prefix, before={"revoked_at": None},
           after={"id": token.id, "revoked_at": _iso(token.revoked_at)})
     return token
+
+
+def revoke_own_token(session: Session, username: str, token_id: int, *,
+                     actor: str | None = "cli", address: str | None = None) -> ApiToken:
+    """Revoke one of a user's own tokens by id; another user's token is "no token" to them."""
+    owner = session.scalar(select(ApiToken.user_id).where(ApiToken.id == token_id))
+    if owner is None or owner != _user(session, username).id:
+        raise AccountError(f"no token {token_id} of user {username!r}")
+    return revoke_token(session, str(token_id), actor=actor, address=address)
 
 
 # --- sign-in -----------------------------------------------------------------------------------

@@ -72,6 +72,14 @@ def start_session(session: Session, principal: Principal) -> tuple[str, str]:
 def principal_from_session(session: Session,
                            cookie_value: str | None) -> tuple[Principal, str] | None:
     """The principal (token_scope None) and CSRF token of a live session, or None."""
+    found = session_grant(session, cookie_value)
+    return None if found is None else (found[0], found[1])
+
+
+def session_grant(session: Session,
+                  cookie_value: str | None) -> tuple[Principal, str, str | None] | None:
+    """As principal_from_session, with the page language the user chose (for the pages),
+    read in the same query."""
     if not cookie_value:
         return None
     row = session.execute(
@@ -84,7 +92,7 @@ def principal_from_session(session: Session,
     if row is None:
         return None
     csrf, user, org_key, standing = row
-    return build_principal(user, org_key, standing), csrf
+    return build_principal(user, org_key, standing), csrf, user.language
 
 
 def end_session(session: Session, cookie_value: str | None) -> None:

@@ -50,6 +50,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The page language chosen on /account (a code such as "ru"); None: follow the browser.
+    language: Mapped[str | None] = mapped_column(String(16))
 
 
 class ApiToken(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -16,7 +16,7 @@ from riskatlas.parties.principal import Principal
 from riskatlas.runtime import Runtime
 from riskatlas.web.deps import CurrentPrincipal, RuntimeDep
 from riskatlas.web.errors import ApiError
-from riskatlas.web.templating import templates
+from riskatlas.web.templating import render
 
 router = APIRouter()
 LOGIN_CSRF_COOKIE = "riskatlas_login_csrf"
@@ -118,12 +118,13 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
-def _login_page(request: Request, settings: Settings, lang: str, status: int = 200,
+def _login_page(request: Request, settings: Settings, status: int = 200,
                 problem: str | None = None, username: str = "", next_url: str = "/",
-                headers: dict[str, str] | None = None) -> HTMLResponse:
+                retry_after: int | None = None) -> HTMLResponse:
     csrf = secrets.token_urlsafe(32)
-    response = templates.TemplateResponse(request, "login.html", {
-        "lang": lang, "csrf": csrf, "problem": problem, "username": username,
+    headers = None if retry_after is None else {"Retry-After": str(retry_after)}
+    response = render(request, "login.html", {
+        "csrf": csrf, "problem": problem, "username": username, "retry_after": retry_after,
         "next": _safe_next(next_url)}, status_code=status, headers=headers)
     response.set_cookie(LOGIN_CSRF_COOKIE, csrf, max_age=3600, path="/login",
                         secure=settings.cookie_secure, httponly=True, samesite="strict")
@@ -131,10 +132,10 @@ def _login_page(request: Request, settings: Settings, lang: str, status: int = 2
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_page(request: Request, runtime: RuntimeDep, lang: str = "en",
+def login_page(request: Request, runtime: RuntimeDep,
                next_url: Annotated[str, Query(alias="next", max_length=2048)] = "/",
                ) -> HTMLResponse:
-    return _login_page(request, runtime.settings, lang, next_url=next_url)
+    return _login_page(request, runtime.settings, next_url=next_url)
 
 
 @router.post("/login", response_class=HTMLResponse, include_in_schema=False)
@@ -144,21 +145,38 @@ def login_form(
     password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)] = "",
     csrf: Annotated[str, Form(max_length=256)] = "",
     next_url: Annotated[str, Form(alias="next", max_length=2048)] = "/",
-    lang: str = "en",
 ) -> Response:
     settings = runtime.settings
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not (csrf and expected and secrets.compare_digest(csrf, expected)):
-        return _login_page(request, settings, lang, 403, "csrf", username, next_url)
+        return _login_page(request, settings, 403, "csrf", username, next_url)
     try:
         _, cookie, _ = _sign_in(runtime, request, username, password)
     except accounts.RateLimited as exc:
-        return _login_page(request, settings, lang, 429, "rate_limited", username, next_url,
-                           {"Retry-After": str(exc.retry_after_seconds)})
+        return _login_page(request, settings, 429, "rate_limited", username, next_url,
+                           exc.retry_after_seconds)
     except accounts.LoginFailed:
-        return _login_page(request, settings, lang, 401, "bad_credentials", username, next_url)
+        return _login_page(request, settings, 401, "bad_credentials", username, next_url)
     response = RedirectResponse(_safe_next(next_url), status_code=303)
     _set_session_cookie(response, settings, cookie)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login", secure=settings.cookie_secure,
                            httponly=True, samesite="strict")
+    return response
+
+
+@router.post("/logout", include_in_schema=False)
+def logout_form(request: Request, runtime: RuntimeDep,
+                csrf: Annotated[str, Form(max_length=256)] = "") -> Response:
+    """Sign out from a page: the frame's form posts the session's CSRF token as a field.
+    Without a live session there is nothing to end; a wrong token ends nothing."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    with runtime.transaction() as session:
+        found = auth.principal_from_session(session, cookie)
+        if found is not None:
+            if not (csrf and secrets.compare_digest(csrf, found[1])):
+                raise HTTPException(403, "The form has expired: sign out again from a page.")
+            auth.end_session(session, cookie)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=runtime.settings.cookie_secure,
+                           httponly=True, samesite="lax")
     return response

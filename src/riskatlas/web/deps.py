@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -193,18 +194,23 @@ class Principals:
 
     def _of_session(self, request: HTTPConnection, cookie: str) -> Principal:
         with self.runtime.sessions() as session:  # its own short session: reads need no other
-            found = auth.principal_from_session(session, cookie)
+            found = auth.session_grant(session, cookie)
         if found is None:
             return ANONYMOUS
-        principal, csrf = found
+        principal, csrf, language = found
         request.state.csrf_token = csrf
+        request.state.viewer_language = language  # for web.templating.page_language only
         return principal
 
 
 async def get_principal(request: Request) -> Principal:
     """The caller: an API token (Authorization: Bearer), a browser session cookie, or nobody."""
     principals: Principals = request.app.state.principals
-    return await principals.of(request)
+    principal = await principals.of(request)
+    # A copy for display only (the page frame's navigation, web.templating.render): no check
+    # reads it, as the request's state is not believed for who is asking (Principals).
+    request.state.viewer = principal
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -247,6 +253,19 @@ def _check_csrf(request: Request, principal: Principal) -> None:
 
 
 Writer = Annotated[Principal, Depends(require_writer)]
+
+
+def form_csrf_ok(request: Request, value: str | None) -> bool:
+    """A plain HTML form's hidden `csrf` field matches the session's CSRF token (pages check
+    this on every POST: a form cannot send the X-CSRF-Token header)."""
+    expected = getattr(request.state, "csrf_token", None)
+    return bool(expected and value and secrets.compare_digest(value, expected))
+
+
+def require_form_csrf(request: Request, value: str | None) -> None:
+    """ApiError 403 unless form_csrf_ok."""
+    if not form_csrf_ok(request, value):
+        raise ApiError(403, "csrf_failed", "Missing or wrong csrf form field.")
 
 
 def who(request: Request, principal: Principal) -> Who:

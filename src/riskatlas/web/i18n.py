@@ -76,3 +76,10 @@ def locale(lang: str) -> Locale:
 def direction(lang: str) -> str:
     """`rtl` for right-to-left scripts (Arabic), else `ltr`."""
     return "rtl" if locale(lang).character_order == "right-to-left" else "ltr"
+
+
+@cache
+def native_name(lang: str) -> str:
+    """A language named in itself, capitalised: `English`, `Русский`, `Қазақ тілі`."""
+    name = locale(lang).get_display_name(lang) or lang
+    return name[:1].upper() + name[1:]

@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
@@ -19,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from markupsafe import Markup, escape
 
+from riskatlas.parties.principal import ANONYMOUS
 from riskatlas.web import i18n
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -68,20 +70,43 @@ def day(context: Any, value: date | datetime | str | None, form: str = "medium")
     return format_date(value, form, locale=i18n.locale(context["lang"]))
 
 
-templates.env.filters.update(tr=tr, trm=tr_marked, number=number, day=day)
+templates.env.filters.update(tr=tr, trm=tr_marked, number=number, day=day,
+                             language_name=i18n.native_name)
 
 
 def page_language(request: Request, account: str | None = None) -> str:
+    """`?lang=`, then the account's choice (given, or the signed-in user's as web.deps found
+    it), then Accept-Language, then English."""
+    if account is None:
+        account = getattr(request.state, "viewer_language", None)
     return i18n.choose(request.query_params.get("lang"), account,
                        request.headers.get("accept-language"))
+
+
+def language_links(request: Request) -> dict[str, str]:
+    """For each language, this page's path and query with `lang` replaced (the switcher)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return {code: request.url.path + "?" + urlencode([*kept, ("lang", code)])
+            for code in i18n.available()}
+
+
+def here(request: Request) -> str:
+    """This page's path and query, for a sign-in link's `next`."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
            headers: dict[str, str] | None = None, lang: str | None = None) -> HTMLResponse:
     """A page in the reader's language: `_()` and `{% trans %}` translate into it, and
-    `lang`, `dir`, `languages` and the session's `csrf_token` are in every template's context."""
+    `lang`, `dir`, `languages` and the session's `csrf_token` are in every template's context,
+    with `language_links` (the switcher), `here` (path and query) and `viewer`: who is signed
+    in, for display only (the frame's navigation), as web.deps.get_principal found it; a page
+    whose handler does not depend on the principal shows the anonymous frame."""
     lang = lang or context.get("lang") or page_language(request)
     full = {"dir": i18n.direction(lang), "languages": i18n.available(),
+            "language_links": language_links(request), "here": here(request),
+            "viewer": getattr(request.state, "viewer", ANONYMOUS),
             "csrf_token": getattr(request.state, "csrf_token", None), **context, "lang": lang}
     token = _LANG.set(lang)
     try:
