@@ -120,9 +120,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     live = Live("", db_url)
     with Runtime(settings).transaction() as session:
         for username, (org, role) in USERS.items():
-            accounts.add_user(session, username, org, role, PASSWORD)
+            user, _ = accounts.add_user(session, username, org, role, PASSWORD)
             live.tokens[username] = accounts.create_token(session, username, "write")
-            principal = accounts.principal_for(session, accounts._user(session, username))
+            principal = accounts.principal_for(session, user)
             live.cookies[username], _ = auth.start_session(session, principal)
     port = _free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
