@@ -18,8 +18,10 @@ from riskatlas.catalog import pages as catalog_pages
 from riskatlas.catalog import routes as catalog_routes
 from riskatlas.config import Settings, get_settings
 from riskatlas.generation import Generation
+from riskatlas.parties import pages as parties_pages
 from riskatlas.parties import routes as parties_routes
 from riskatlas.runtime import Runtime
+from riskatlas.sharing import pages as sharing_pages
 from riskatlas.sharing import routes as sharing_routes
 from riskatlas.web import docs, errors, openapi, security
 from riskatlas.web.cache import CachedReads, ReadCache
@@ -50,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     security.install(app, runtime.settings)  # outermost: every answer gets the headers
     app.include_router(parties_routes.router)
     app.include_router(sharing_routes.router)
+    app.include_router(parties_pages.router)  # /account, /admin
+    app.include_router(sharing_pages.router)  # /admin/groups
     app.include_router(catalog_routes.router)
     app.include_router(assessment_routes.router)
     app.include_router(catalog_pages.router)
