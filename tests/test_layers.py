@@ -36,7 +36,7 @@ def layer(module: str) -> tuple[int, str | None]:
         return BASE, None
     if parts[1] in DOMAINS:
         last = parts[-1]
-        if last in {"routes", "pages"} or last.endswith("_routes"):
+        if last in {"routes", "pages"} or last.endswith(("_routes", "_pages")):
             return DOORS, "web"
         if last == "cli" or last.endswith("_cli"):
             return DOORS, "cli"

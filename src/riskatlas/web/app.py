@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from riskatlas import __version__
-from riskatlas.catalog import assessment_routes
+from riskatlas.catalog import assessment_routes, country_pages, measure_pages
 from riskatlas.catalog import pages as catalog_pages
 from riskatlas.catalog import routes as catalog_routes
 from riskatlas.config import Settings, get_settings
@@ -56,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sharing_pages.router)  # /admin/groups
     app.include_router(catalog_routes.router)
     app.include_router(assessment_routes.router)
+    app.include_router(measure_pages.router)  # before catalog_pages: /measures/board
+    app.include_router(country_pages.router)
     app.include_router(catalog_pages.router)
     docs.install(app)
     openapi.install(app)
