@@ -32,6 +32,8 @@ class Matrix:
     levels: tuple[str, ...]
     grid: tuple[tuple[int, ...], ...]  # grid[l][i] = 1-based level, both axes low to high
     abbreviations: dict[str, str]
+    # CSS colours of the levels, by label (the pages' heat map); optional in the YAML.
+    colours: dict[str, str] = field(default_factory=dict, compare=False)
     # Ratings already read, by (axis, type, value). An import reads ~36,000 ratings spelled a
     # handful of ways; the regex normalising took 1.7 s of it. Bounded: API input is open-ended.
     _parsed: dict[tuple[str, type, Any], int] = field(
@@ -135,4 +137,5 @@ def parse_matrix(doc: dict[str, Any]) -> Matrix:
     return Matrix(
         name=str(doc.get("name", "")), likelihood=likelihood, impact=impact, levels=levels,
         grid=tuple(grid), abbreviations=abbreviations,
+        colours={str(k): str(v) for k, v in (doc.get("colours") or {}).items()},
     )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any, get_args
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select, union_all
 from sqlalchemy.orm import Session
 
 from riskatlas.catalog import records as rec
@@ -437,3 +439,148 @@ def measure_effects(session: Session, matrix: Matrix, scope: Scope,
             "with": matrix.label("level", with_it),
             "counted": link == "accepted" and mstatus in EFFECTIVE_STATUSES})
     return out
+
+
+# --- reads of the dashboard and the catalog page ---------------------------------------------
+
+# Measures no longer due: done, or given up.
+CLOSED_MEASURES = frozenset({"implemented", "evaluated", "abandoned", "retired"})
+
+
+def _visible_effects(scope: Scope) -> Any:
+    """Per risk, the strongest effect on each axis among the visible accepted measures in
+    effect (catalog.scoring.residual), as a subquery (risk_id, el, ei)."""
+    return (select(RiskMeasure.risk_id.label("risk_id"),
+                   func.max(Measure.effect_likelihood).label("el"),
+                   func.max(Measure.effect_impact).label("ei"))
+            .join(Measure, Measure.id == RiskMeasure.measure_id)
+            .where(RiskMeasure.status == "accepted",
+                   Measure.status.in_(sorted(EFFECTIVE_STATUSES)), scope.measures)
+            .group_by(RiskMeasure.risk_id).subquery())
+
+
+def heat_map(session: Session, matrix: Matrix, scope: Scope,
+             where: list[ColumnElement[bool]] | None = None
+             ) -> dict[str, dict[tuple[int, int], int]]:
+    """How many risks the scope allows lie in each (likelihood, impact) cell, inherent and
+    residual (the residual from what the caller may see, as in records.risk_records).
+
+    One grouped statement: the rows are the distinct (rating, strongest effect) pairs, at most
+    a few hundred whatever the size of the catalog."""
+    effects = _visible_effects(scope)
+    rows = session.execute(
+        select(Risk.likelihood, Risk.impact, effects.c.el, effects.c.ei, func.count())
+        .select_from(Risk).outerjoin(effects, effects.c.risk_id == Risk.id)
+        .where(scope.risks, *(where or []))
+        .group_by(Risk.likelihood, Risk.impact, effects.c.el, effects.c.ei)).all()
+    inherent: dict[tuple[int, int], int] = {}
+    lowered: dict[tuple[int, int], int] = {}
+    for lik, imp, el, ei, n in rows:
+        inherent[(lik, imp)] = inherent.get((lik, imp), 0) + int(n)
+        res_l, res_i, _ = residual(matrix, lik, imp, [("implemented", el or 0, ei or 0)])
+        lowered[(res_l, res_i)] = lowered.get((res_l, res_i), 0) + int(n)
+    return {"inherent": inherent, "residual": lowered}
+
+
+def _residual_rating(matrix: Matrix, scope: Scope, axis: str) -> ColumnElement[int]:
+    """A risk's residual likelihood or impact as SQL, from what the scope can see (the same
+    rule and the same simple CASE as residual_level)."""
+    rating, effect = ((Risk.likelihood, Measure.effect_likelihood) if axis == "likelihood"
+                      else (Risk.impact, Measure.effect_impact))
+    strongest = func.coalesce(
+        select(func.max(effect)).select_from(RiskMeasure).join(Measure)
+        .where(RiskMeasure.risk_id == Risk.id, RiskMeasure.status == "accepted",
+               Measure.status.in_(sorted(EFFECTIVE_STATUSES)), scope.measures)
+        .scalar_subquery(), 0)
+    span = MAX_EFFECT + 1
+    levels = len(matrix.likelihood if axis == "likelihood" else matrix.impact)
+    return case({r * span + e: max(1, r - e) for r in range(1, levels + 1)
+                 for e in range(span)}, value=rating * span + strongest)
+
+
+def _ratings(matrix: Matrix, axis: str, values: list[str]) -> list[int]:
+    out = []
+    for value in values:  # not strict, as the pages' filters: a bad value matches nothing
+        with contextlib.suppress(MatrixError):
+            out.append(matrix.parse(axis, value))
+    return out
+
+
+def page_filters(
+    matrix: Matrix, scope: Scope, *, tlp: list[str] | None = None,
+    likelihood: list[str] | None = None, impact: list[str] | None = None,
+    residual_likelihood: list[str] | None = None, residual_impact: list[str] | None = None,
+) -> list[ColumnElement[bool]]:
+    """Conditions of the catalog page's own filters beyond RiskFilters (for `extra`): the
+    marking, and the cell of the heat map a link comes from (inherent or residual ratings)."""
+    out: list[ColumnElement[bool]] = []
+    if tlp:
+        out.append(Risk.tlp.in_([t.strip().lower() for t in tlp]))
+    if likelihood:
+        out.append(Risk.likelihood.in_(_ratings(matrix, "likelihood", likelihood)))
+    if impact:
+        out.append(Risk.impact.in_(_ratings(matrix, "impact", impact)))
+    if residual_likelihood:
+        out.append(_residual_rating(matrix, scope, "likelihood").in_(
+            _ratings(matrix, "likelihood", residual_likelihood)))
+    if residual_impact:
+        out.append(_residual_rating(matrix, scope, "impact").in_(
+            _ratings(matrix, "impact", residual_impact)))
+    return out
+
+
+def _last_day(partial: str) -> date | None:
+    """The last day a partial date (YYYY, YYYY-MM, YYYY-MM-DD) names."""
+    try:
+        parts = [int(p) for p in partial.split("-")]
+        if len(parts) == 1:
+            return date(parts[0], 12, 31)
+        if len(parts) == 2:
+            return date(parts[0], parts[1], calendar.monthrange(parts[0], parts[1])[1])
+        return date(parts[0], parts[1], parts[2])
+    except (ValueError, IndexError):
+        return None
+
+
+def measures_due(session: Session, scope: Scope, today: date, days: int = 90
+                 ) -> dict[str, list[dict[str, Any]]]:
+    """Open measures the scope allows whose end date has passed (`overdue`) or falls within
+    `days` (`due`), soonest first. One statement: a partial date sorts as its first day, so
+    the SQL selects a superset that the exact end day then narrows."""
+    horizon = today + timedelta(days=days)
+    lead = Organisation.__table__.alias("lead")
+    rows = session.execute(
+        select(Measure.key, Measure.title, Measure.status, Measure.end, Measure.progress,
+               lead.c.key)
+        .join(lead, lead.c.id == Measure.lead_org_id)
+        .where(scope.measures, Measure.end.is_not(None), Measure.end <= horizon.isoformat(),
+               Measure.status.not_in(sorted(CLOSED_MEASURES)))
+        .order_by(Measure.end, Measure.key)).all()
+    out: dict[str, list[dict[str, Any]]] = {"overdue": [], "due": []}
+    for key, title, status, end, progress, lead_key in rows:
+        last = _last_day(end)
+        if last is None or last > horizon:
+            continue
+        out["overdue" if last < today else "due"].append({
+            "key": key, "title": title, "status": status, "end": end, "due": last,
+            "progress": progress, "lead": lead_key})
+    return out
+
+
+def recent_changes(session: Session, scope: Scope, limit: int = 10) -> list[dict[str, Any]]:
+    """The latest versions of risks and measures the scope allows now, newest first, with the
+    record's current title (one statement)."""
+    parts = [select(Version.entity, Version.key, Version.version, Version.change,
+                    Version.changed_at, Version.changed_by, model.title.label("title"))
+             .join(model, and_(Version.entity == entity, Version.key == model.key))
+             .where(allowed)
+             .order_by(Version.changed_at.desc(), Version.id.desc()).limit(limit)
+             .subquery().select()
+             for entity, model, allowed in (("risk", Risk, scope.risks),
+                                            ("measure", Measure, scope.measures))]
+    both = union_all(*parts).subquery()
+    rows = session.execute(select(both).order_by(both.c.changed_at.desc(),
+                                                 both.c.version.desc()).limit(limit)).all()
+    return [{"entity": entity, "key": key, "version": version, "change": change,
+             "changed_at": changed_at, "changed_by": changed_by, "title": title}
+            for entity, key, version, change, changed_at, changed_by, title in rows]

@@ -13,7 +13,13 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from riskatlas import __version__
-from riskatlas.catalog import assessment_routes, country_pages, measure_pages
+from riskatlas.catalog import (
+    assessment_pages,
+    assessment_routes,
+    country_pages,
+    measure_pages,
+    risk_pages,
+)
 from riskatlas.catalog import pages as catalog_pages
 from riskatlas.catalog import routes as catalog_routes
 from riskatlas.config import Settings, get_settings
@@ -59,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(measure_pages.router)  # before catalog_pages: /measures/board
     app.include_router(country_pages.router)
     app.include_router(catalog_pages.router)
+    app.include_router(risk_pages.router)  # /risks/new, /risks/{key}, forms
+    app.include_router(assessment_pages.router)
     docs.install(app)
     openapi.install(app)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
