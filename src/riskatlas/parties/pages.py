@@ -244,7 +244,7 @@ def admin_page(request: Request, principal: CurrentPrincipal, runtime: RuntimeDe
 @router.post("/admin/orgs")
 def admin_org_add(request: Request, principal: CurrentPrincipal, runtime: RuntimeDep,
                   csrf: Csrf = "", name: Text = "", key: Annotated[str, Form(max_length=64)] = "",
-                  where: Annotated[str, Form(max_length=16)] = "") -> Response:
+                  where: Annotated[str, Form(max_length=32)] = "") -> Response:
     """`where`: a state's code, or `standing:<regional|partner|observer>` for a body."""
     if (answer := gate(request, principal, csrf, admin=True)) is not None:
         return answer

@@ -4,7 +4,10 @@ browser-like sign-in through the login form (its double-submit CSRF cookie inclu
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
+import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -14,6 +17,15 @@ from riskatlas.runtime import Runtime
 from riskatlas.web.app import create_app
 
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Argon2 at its cheapest: the real parameters cost half a second per hash or sign-in
+    here, and these tests are about the pages, not the hash (tests/parties covers it)."""
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8,
+                                                            parallelism=1))
+    yield
 
 
 def settings_for(db_url: str) -> Settings:

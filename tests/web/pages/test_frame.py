@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from riskatlas.parties.auth import SESSION_COOKIE
-from tests.web.pages.frame_kit import add_user, app_for, field, sign_in
+from tests.web.pages.frame_kit import (
+    add_user,
+    app_for,
+    fast_hashing,  # noqa: F401
+    field,
+    sign_in,
+)
+
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 
 def test_frame_for_anonymous_and_signed_in(db_url: str) -> None:
