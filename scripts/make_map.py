@@ -32,7 +32,7 @@ HEIGHT = round((NORTH - SOUTH) * SCALE)
 TOLERANCE = 0.5  # pixels
 Point = tuple[float, float]
 # Where a country's name goes (longitude, latitude): inside the part of it that is shown.
-LABELS = {"AFG": (65.5, 33.6), "AZE": (47.6, 40.6), "CHN": (84.0, 37.0), "IRN": (56.0, 32.4),
+LABELS = {"AFG": (65.5, 33.6), "AZE": (50.6, 41.4), "CHN": (84.0, 37.0), "IRN": (56.0, 32.4),
           "KAZ": (67.5, 48.2), "KGZ": (74.6, 41.6), "MNG": (87.6, 48.0), "PAK": (69.5, 30.7),
           "RUS": (62.0, 54.6), "TJK": (70.8, 38.6), "TKM": (58.6, 39.4), "UZB": (63.2, 42.0)}
 

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+from babel.dates import format_date
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ from riskatlas.parties.service import list_organisations, list_states
 from riskatlas.runtime import Runtime
 from riskatlas.sharing.policy import Principal, Scope
 from riskatlas.web.deps import CurrentPrincipal, RuntimeDep, ScopeDep, SessionDep, who
-from riskatlas.web.i18n import translations
+from riskatlas.web.i18n import locale, translations
 from riskatlas.web.templating import page_language, render
 
 router = APIRouter(include_in_schema=False)
@@ -57,6 +58,18 @@ def due_day(end: str | None) -> date | None:
     return date.fromordinal(first_next.toordinal() - 1)
 
 
+def date_text(value: str | None, lang: str) -> str:
+    """A partial date in the reader's locale: `2025-03-04` as a day, `2025-03` as a month."""
+    if not value:
+        return ""
+    parts = [int(p) for p in value.split("-")]
+    if len(parts) == 3:
+        return format_date(date(*parts), "medium", locale=locale(lang))
+    if len(parts) == 2:
+        return format_date(date(parts[0], parts[1], 1), "LLL y", locale=locale(lang))
+    return str(parts[0])
+
+
 def is_overdue(measure: dict[str, Any], today: date | None = None) -> bool:
     due = due_day(measure.get("end"))
     return (due is not None and due < (today or date.today())
@@ -69,7 +82,7 @@ def may_edit(principal: Principal, measure: dict[str, Any]) -> bool:
 
 
 def _listing(session: Session, runtime: Runtime, scope: Scope, principal: Principal,
-             view: str, status: list[str], state: list[str], lead: list[str]
+             view: str, status: list[str], state: list[str], lead: list[str], lang: str
              ) -> dict[str, Any]:
     """Everything the table and the board show: a bounded number of queries for any page."""
     matrix = active_matrix(runtime.settings)
@@ -81,6 +94,7 @@ def _listing(session: Session, runtime: Runtime, scope: Scope, principal: Princi
     today = date.today()
     for m in items:
         m["overdue"] = is_overdue(m, today)
+        m["end_text"] = date_text(m.get("end"), lang)
         m["editable"] = may_edit(principal, m)
         m["effects"] = effects.get(m["key"], [])
     columns = {s: [m for m in items if m["status"] == s] for s in BOARD}
@@ -128,7 +142,7 @@ def measures(
 ) -> HTMLResponse:
     view = "board" if view == "board" else "table"
     data = _listing(session, runtime, scope, principal, view, status or [], state or [],
-                    lead or [])
+                    lead or [], page_language(request))
     data.update(_urls(request, view, status or [], state or [], lead or []))
     return render(request, "measures/list.html", {**_context(), **data})
 
@@ -161,6 +175,9 @@ def _detail(request: Request, session: Session, runtime: Runtime, scope: Scope,
     effects = queries.measure_effects(session, matrix, scope, [measure["key"]])
     measure["effects"] = effects.get(measure["key"], [])
     measure["overdue"] = is_overdue(measure)
+    lang = page_language(request)
+    measure["end_text"] = date_text(measure.get("end"), lang)
+    measure["start_text"] = date_text(measure.get("start"), lang)
     measure["editable"] = may_edit(principal, measure)
     keys = [e["risk"] for e in measure["effects"]]
     risks = {r["key"]: r for r in queries.list_risks(
@@ -263,7 +280,8 @@ def _refused(request: Request, runtime: Runtime, session: Session, scope: Scope,
         return _detail(request, session, runtime, scope, principal, path.split("/")[2],
                        message, code)
     view = "board" if "view=board" in back or back.startswith("/measures/board") else "table"
-    data = _listing(session, runtime, scope, principal, view, [], [], [])
+    data = _listing(session, runtime, scope, principal, view, [], [], [],
+                    page_language(request))
     data.update(_urls(request, view, [], [], []))
     return render(request, "measures/list.html", {**_context(), **data, "error": message},
                   status_code=code)

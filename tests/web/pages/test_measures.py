@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
-from riskatlas.catalog.measure_pages import BOARD, due_day, is_overdue
+from riskatlas.catalog.measure_pages import BOARD, date_text, due_day, is_overdue
+from tests.helpers import load
 from tests.web.pages.measure_world import AMBER, World, form_fields, make_world
 
 
@@ -174,3 +177,58 @@ def test_measure_page_and_filters(world: World) -> None:
     board = client.get("/measures?view=board&lang=ru").text
     assert "Доска статусов" in board and "Выполняется" in board
     assert client.get("/measures/NO-SUCH").status_code == 404
+
+
+def test_the_pages_take_the_same_statements_whatever_the_number_of_measures(
+        world: World, tmp_path: Path) -> None:
+    """No N+1: the board, the table and a country page read with a fixed number of SQL
+    statements, for 4 visible measures or 16 (each with its links and effects)."""
+    engine = world.app.state.runtime.engine
+    client, _ = world.browser("kaz_viewer")
+    paths = ("/measures?view=board", "/measures", "/countries/KAZ")
+
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    def counts() -> list[int]:
+        out = []
+        for path in paths:
+            client.get(path)  # warm: principal and statement caches
+            statements.clear()
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                assert client.get(path).status_code == 200
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+            out.append(len(statements))
+        return out
+
+    before = counts()
+    more = tmp_path / "more.yaml"
+    more.write_text("measures:\n" + "".join(f"""
+  - key: CA-MWB-{n:03d}
+    title: {{en: Extra {n}, ru: Ещё {n}}}
+    summary: {{en: S, ru: С}}
+    kind: response
+    treatment: reduce
+    lead: KAZ-SC
+    owner: KAZ-SC
+    states: [KAZ, TJK]
+    status: {BOARD[n % len(BOARD)]}
+    effect: {{likelihood: 1, impact: 2}}
+    risks: [CA-WEB-001, CA-WEB-003]
+    tlp: green
+    end: 2021-06
+""" for n in range(100, 112)), encoding="utf-8")
+    load(world.db_url, more)
+    assert len(world.api("kaz_viewer", "/api/v1/measures?limit=100")["items"]) == 16
+    assert counts() == before
+
+
+def test_partial_dates_in_the_readers_language() -> None:
+    assert date_text("2999-12", "en") == "Dec 2999"
+    assert date_text("2999-12", "ru").startswith("дек")
+    assert date_text("2025-03-04", "ru").replace("\u202f", " ") == "4 мар. 2025 г."
+    assert (date_text("2025", "ru"), date_text(None, "en")) == ("2025", "")
