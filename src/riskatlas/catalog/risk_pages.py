@@ -69,21 +69,28 @@ DIFF_FIELDS = tuple(FIELD_LABELS)
 
 # --- word-level differences ----------------------------------------------------------------
 
-_TOKENS = re.compile(r"\s+|[^\s]+")
+_WORDS = re.compile(r"(\S+)(\s*)")  # a word and the spaces after it
 
 
 def word_diff(before: str, after: str) -> Markup:
-    """`after` against `before` word by word: removed words in <del>, added ones in <ins>."""
-    a, b = _TOKENS.findall(before), _TOKENS.findall(after)
+    """`after` against `before` word by word: removed words in <del>, added ones in <ins>
+    (words are compared without the spaces after them; the spaces shown are the new ones')."""
+    a, b = _WORDS.findall(before), _WORDS.findall(after)
+    matcher = difflib.SequenceMatcher(None, [w for w, _ in a], [w for w, _ in b],
+                                      autojunk=False)
+
+    def text(pairs: list[tuple[str, str]]) -> str:
+        return "".join(w + space for w, space in pairs)
+
     out: list[Markup] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
-            out.append(escape("".join(a[i1:i2])))
+            out.append(escape(text(b[j1:j2])))
             continue
         if i2 > i1:
-            out.append(Markup("<del>{}</del>").format("".join(a[i1:i2])))
+            out.append(Markup("<del>{}</del>").format(text(a[i1:i2])))
         if j2 > j1:
-            out.append(Markup("<ins>{}</ins>").format("".join(b[j1:j2])))
+            out.append(Markup("<ins>{}</ins>").format(text(b[j1:j2])))
     return Markup("").join(out)
 
 
