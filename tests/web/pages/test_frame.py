@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from riskatlas.parties.auth import SESSION_COOKIE
+from riskatlas.web import i18n
 from tests.web.pages.frame_kit import (
     add_user,
     app_for,
@@ -90,3 +91,15 @@ def test_language_order_query_account_browser(db_url: str) -> None:
         assert _html_lang(client.get("/account", headers=english).text) == "en"
         refused = client.post("/account/language", data={"csrf": csrf, "language": "xx"})
         assert refused.status_code == 422
+
+
+def test_right_to_left_language_turns_the_page(db_url: str, monkeypatch: pytest.MonkeyPatch,
+                                               ) -> None:
+    """A language with a catalog folder is offered and chosen without a code change; Arabic
+    gives dir="rtl" (the stylesheet uses logical properties, so the frame mirrors)."""
+    monkeypatch.setattr(i18n, "available", lambda: ("en", "ru", "ar"))
+    with TestClient(app_for(db_url)) as client:
+        page = client.get("/login?lang=ar").text
+        assert '<html lang="ar" dir="rtl">' in page
+        assert 'hreflang="ar" aria-current="true">العربية</a>' in page
+        assert '<html lang="ru" dir="ltr">' in client.get("/login?lang=ru").text
