@@ -222,6 +222,25 @@ def disable_user(session: Session, username: str, *, actor: str | None = "cli",
           key=username, before={"active": True}, after={"active": False})
 
 
+def set_role(session: Session, username: str, role: str, *, actor: str | None = "cli",
+             address: str | None = None) -> None:
+    """Change what a user may do; it counts from their next request (sessions and tokens are
+    checked against the account each time). The last active administrator keeps the role."""
+    if role not in ROLES:
+        raise AccountError(f"invalid role {role!r}: one of {', '.join(ROLES)}")
+    user = _user(session, username)
+    if user.role == role:
+        raise AccountError(f"user {username!r} is already {role}")
+    if user.role == "admin" and user.active and session.scalar(
+            select(func.count()).select_from(User).where(
+                User.role == "admin", User.active.is_(True), User.id != user.id)) == 0:
+        raise AccountError(f"user {username!r} is the last active administrator")
+    before = user.role
+    user.role = role
+    audit(session, actor=actor, address=address, action="user.role", entity="user",
+          key=username, before={"role": before}, after={"role": role})
+
+
 # A language code as the pages know them (en, ru, kk, ...); which ones exist is the web side's
 # to say (web.i18n.available), so the pages check that before calling set_language.
 LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Za-z0-9]{2,8})?$")

@@ -296,6 +296,19 @@ def admin_user_disable(request: Request, username: str, principal: CurrentPrinci
     return admin_write(request, runtime, "users", "disabled", write, (accounts.AccountError,))
 
 
+@router.post("/admin/users/{username}/role")
+def admin_user_role(request: Request, username: str, principal: CurrentPrincipal,
+                    runtime: RuntimeDep, csrf: Csrf = "",
+                    role: Annotated[str, Form(max_length=16)] = "") -> Response:
+    if (answer := gate(request, principal, csrf, admin=True)) is not None:
+        return answer
+
+    def write(session: Session) -> None:
+        accounts.set_role(session, username, role, actor=principal.username,
+                          address=address(request))
+    return admin_write(request, runtime, "users", "role", write, (accounts.AccountError,))
+
+
 @router.post("/admin/tokens/{token_id}/revoke")
 def admin_token_revoke(request: Request, token_id: int, principal: CurrentPrincipal,
                        runtime: RuntimeDep, csrf: Csrf = "") -> Response:

@@ -82,6 +82,11 @@ def test_admin_manages_parties_and_groups(db_url: str) -> None:
             "password": "password1234"})
         assert weak.status_code == 422 and "Пароль слишком легко угадать" in weak.text
 
+        promoted = client.post("/admin/users/carol/role", data={"csrf": csrf, "role": "editor"},
+                               follow_redirects=False)
+        assert promoted.status_code == 303
+        last = client.post("/admin/users/root/role", data={"csrf": csrf, "role": "viewer"})
+        assert last.status_code == 422 and "the last active administrator" in last.text
         assert client.post("/admin/users/bob/disable", data={"csrf": csrf},
                            follow_redirects=False).status_code == 303
         with Runtime(settings_for(db_url)).transaction() as session:
@@ -109,7 +114,7 @@ def test_admin_manages_parties_and_groups(db_url: str) -> None:
         assert orgs["BORDER-SERVICE"]["state"] == "KGZ"
         assert orgs["OBS-DESK"]["standing"] == "observer"
         users = {u["username"]: u for u in accounts.list_users(session)}
-        assert users["carol"]["role"] == "analyst" and users["carol"]["org"] == "BORDER-SERVICE"
+        assert users["carol"]["role"] == "editor" and users["carol"]["org"] == "BORDER-SERVICE"
         assert not users["bob"]["active"] and "dave" not in users
         assert accounts.list_tokens(session, "bob")[0]["revoked_at"] is not None
         assert sharing.show_group(session, "WATER")["members"] == ["BORDER-SERVICE"]
@@ -117,5 +122,5 @@ def test_admin_manages_parties_and_groups(db_url: str) -> None:
         sign_in(carol, "carol", generated.group(1))
     mine = [action for actor, action in _actions(db_url) if actor == "root"]
     assert mine == ["login.success", "org.create", "org.create", "user.create",
-                    "user.disable", "token.revoke", "group.create", "group.member.add",
+                    "user.role", "user.disable", "token.revoke", "group.create", "group.member.add",
                     "group.member.add", "group.member.remove"]
