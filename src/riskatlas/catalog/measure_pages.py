@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from babel.dates import format_date
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -27,7 +27,7 @@ from riskatlas.parties.service import list_organisations, list_states
 from riskatlas.runtime import Runtime
 from riskatlas.sharing.policy import Principal, Scope
 from riskatlas.web.deps import CurrentPrincipal, RuntimeDep, ScopeDep, SessionDep, who
-from riskatlas.web.i18n import locale, translations
+from riskatlas.web.i18n import available, locale, translations
 from riskatlas.web.templating import page_language, render
 
 router = APIRouter(include_in_schema=False)
@@ -113,16 +113,23 @@ def _context() -> dict[str, Any]:
             "TREATMENT_LABELS": TREATMENT_LABELS}
 
 
+def _url_lang(request: Request) -> str | None:
+    """The language the reader chose in the URL (links keep it): `?lang=` of this page, or of
+    the page a form came back from."""
+    chosen = request.query_params.get("lang") or request.scope.get("riskatlas.back_lang")
+    return page_language(request) if request.query_params.get("lang") else chosen
+
+
 def _lq(request: Request) -> str:
-    """`?lang=xx` when the reader chose the language in the URL (links keep it)."""
-    lang = request.query_params.get("lang")
-    return f"?lang={page_language(request)}" if lang else ""
+    lang = _url_lang(request)
+    return f"?lang={lang}" if lang else ""
 
 
 def _urls(request: Request, view: str, status: list[str], state: list[str],
           lead: list[str]) -> dict[str, str]:
     """This page's URL (where a form comes back to) and those of both views, filters kept."""
-    lang = [("lang", page_language(request))] if request.query_params.get("lang") else []
+    chosen = _url_lang(request)
+    lang = [("lang", chosen)] if chosen else []
     query = [("status", s) for s in status] + [("state", s) for s in state]
     query += [("lead", s) for s in lead] + lang
 
@@ -175,7 +182,7 @@ def _detail(request: Request, session: Session, runtime: Runtime, scope: Scope,
     effects = queries.measure_effects(session, matrix, scope, [measure["key"]])
     measure["effects"] = effects.get(measure["key"], [])
     measure["overdue"] = is_overdue(measure)
-    lang = page_language(request)
+    lang = _url_lang(request) or page_language(request)
     measure["end_text"] = date_text(measure.get("end"), lang)
     measure["start_text"] = date_text(measure.get("start"), lang)
     measure["editable"] = may_edit(principal, measure)
@@ -187,7 +194,7 @@ def _detail(request: Request, session: Session, runtime: Runtime, scope: Scope,
     return render(request, "measures/detail.html", {
         **_context(), "m": measure, "risks": risks, "history": history, "orgs": orgs,
         "here": f"/measures/{measure['key']}{_lq(request)}", "lq": _lq(request),
-        "view": "detail", "error": error}, status_code=status_code)
+        "view": "detail", "error": error}, status_code=status_code, lang=lang)
 
 
 # --- changes of status and progress --------------------------------------------------------------
@@ -221,9 +228,12 @@ def update_measure(
     next_url: Annotated[str | None, Form(alias="next")] = None,
 ) -> Response:
     """Move a measure to another status or set its progress (one form field or both)."""
-    lang = page_language(request)
-    gettext = translations(lang).gettext
     back = _safe_next(next_url, "/measures?view=board")
+    chosen = parse_qs(back.partition("?")[2]).get("lang", [None])[0]
+    if chosen in available():  # the page the form came from was in this language
+        request.scope["riskatlas.back_lang"] = chosen
+    lang = _url_lang(request) or page_language(request)
+    gettext = translations(lang).gettext
     if principal.anonymous:
         return _refused(request, runtime, session, scope, principal, back, 401,
                         gettext("Sign in to change measures."))
@@ -250,6 +260,9 @@ def update_measure(
                         gettext("Choose one of the statuses offered."))
     if not changes:
         return RedirectResponse(back, status_code=303)
+    if version is None:  # as the API's If-Match: a change names the version it was made on
+        return _refused(request, runtime, session, scope, principal, back, 428, gettext(
+            "The form has expired: reload the page and try again."))
     try:
         edits.edit(session, active_matrix(runtime.settings), scope, "measures", measure["key"],
                    changes, who(request, principal), expected_version=version,
@@ -279,9 +292,12 @@ def _refused(request: Request, runtime: Runtime, session: Session, scope: Scope,
         session.rollback()
         return _detail(request, session, runtime, scope, principal, path.split("/")[2],
                        message, code)
-    view = "board" if "view=board" in back or back.startswith("/measures/board") else "table"
-    data = _listing(session, runtime, scope, principal, view, [], [], [],
-                    page_language(request))
-    data.update(_urls(request, view, [], [], []))
+    asked = parse_qs(back.partition("?")[2])
+    view = "board" if asked.get("view") == ["board"] or path == "/measures/board" else "table"
+    status, state, lead = (asked.get(name, []) for name in ("status", "state", "lead"))
+    session.rollback()
+    lang = _url_lang(request) or page_language(request)
+    data = _listing(session, runtime, scope, principal, view, status, state, lead, lang)
+    data.update(_urls(request, view, status, state, lead))
     return render(request, "measures/list.html", {**_context(), **data, "error": message},
-                  status_code=code)
+                  status_code=code, lang=lang)

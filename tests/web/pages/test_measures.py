@@ -232,3 +232,22 @@ def test_partial_dates_in_the_readers_language() -> None:
     assert date_text("2999-12", "ru").startswith("дек")
     assert date_text("2025-03-04", "ru").replace("\u202f", " ") == "4 мар. 2025 г."
     assert (date_text("2025", "ru"), date_text(None, "en")) == ("2025", "")
+
+
+def test_a_refusal_keeps_the_view_its_filters_and_language(world: World) -> None:
+    client, csrf = world.browser("kgz_editor")
+    back = "/measures?view=board&state=KAZ&lang=ru"
+    response = client.post("/measures/CA-MWB-001/update",
+                           data={"csrf": csrf, "version": "1", "status": "agreed",
+                                 "next": back})
+    assert response.status_code == 403
+    assert "редакторы организации" in response.text  # the reason, in Russian
+    assert columns(response.text)["agreed"] == set()  # the KAZ filter kept: no CA-MWB-004
+    assert 'href="/measures?view=board&amp;state=KAZ&amp;lang=ru"' in response.text
+    # no version named: refused as the API refuses a PATCH without If-Match
+    editor, csrf = world.browser("kaz_editor")
+    assert editor.post("/measures/CA-MWB-001/update",
+                       data={"csrf": csrf, "status": "agreed"}).status_code == 428
+    page = editor.post("/measures/CA-MWB-001/update", data={
+        "csrf": csrf, "version": "7", "progress": "5", "next": "/measures/CA-MWB-001"})
+    assert page.status_code == 412 and "<h1>" in page.text and "Joint patrols" in page.text
