@@ -111,6 +111,7 @@ def _account(request: Request, runtime: Runtime, principal: Principal,
         tokens = accounts.list_tokens(session, principal.username)
         chosen = accounts.language_of(session, principal.user_id or 0)
     return {"tokens": tokens, "chosen_language": chosen, "scopes": accounts.SCOPES,
+            "page_path": "/account",
             "token_days": runtime.settings.token_days, "done": request.query_params.get("done"),
             "min_password": accounts.MIN_PASSWORD, **extra}
 
@@ -183,7 +184,8 @@ def account_token_create(request: Request, principal: CurrentPrincipal, runtime:
             token_problem=shown(str(exc), page_language(request))), status_code=422)
     return render(request, "parties/token_created.html", {
         "secret": secret, "name": name.strip(), "scope": scope,
-        "days": runtime.settings.token_days, "back": "/account"},
+        "days": runtime.settings.token_days, "back": "/account",
+        "page_path": "/account"},
         headers={"Cache-Control": "no-store"})
 
 
@@ -213,6 +215,7 @@ def admin_context(request: Request, runtime: Runtime, **extra: Any) -> dict[str,
                 "users": accounts.list_users(session), "tokens": accounts.list_tokens(session),
                 "groups": sharing.list_groups(session), "roles": accounts.ROLES,
                 "standings": BODY_STANDINGS, "done": request.query_params.get("done"),
+                "page_path": "/admin",
                 **extra}
 
 
@@ -280,7 +283,8 @@ def admin_user_add(request: Request, principal: CurrentPrincipal, runtime: Runti
     if generated is None:
         return done("/admin", "user", "#users")
     return render(request, "parties/token_created.html", {
-        "password": generated, "username": username.strip(), "back": "/admin#users"},
+        "password": generated, "username": username.strip(), "back": "/admin#users",
+        "page_path": "/admin"},
         headers={"Cache-Control": "no-store"})
 
 

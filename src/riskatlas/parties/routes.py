@@ -125,7 +125,8 @@ def _login_page(request: Request, settings: Settings, status: int = 200,
     headers = None if retry_after is None else {"Retry-After": str(retry_after)}
     response = render(request, "login.html", {
         "csrf": csrf, "problem": problem, "username": username, "retry_after": retry_after,
-        "next": _safe_next(next_url)}, status_code=status, headers=headers)
+        "next": _safe_next(next_url), "page_path": "/login"}, status_code=status,
+        headers=headers)
     response.set_cookie(LOGIN_CSRF_COOKIE, csrf, max_age=3600, path="/login",
                         secure=settings.cookie_secure, httponly=True, samesite="strict")
     return response

@@ -83,17 +83,27 @@ def page_language(request: Request, account: str | None = None) -> str:
                        request.headers.get("accept-language"))
 
 
-def language_links(request: Request) -> dict[str, str]:
+def page_path(request: Request, context: dict[str, Any] | None = None) -> str:
+    """The address of the page shown: the request's path for a GET; a page answering a form
+    (POST) names its own with `page_path` in the context, else the dashboard (a link to the
+    form's target would be a GET of a POST-only route)."""
+    named = (context or {}).get("page_path")
+    if named:
+        return str(named)
+    return request.url.path if request.method in {"GET", "HEAD"} else "/"
+
+
+def language_links(request: Request, path: str | None = None) -> dict[str, str]:
     """For each language, this page's path and query with `lang` replaced (the switcher)."""
     kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    return {code: request.url.path + "?" + urlencode([*kept, ("lang", code)])
-            for code in i18n.available()}
+    path = path or page_path(request)
+    return {code: path + "?" + urlencode([*kept, ("lang", code)]) for code in i18n.available()}
 
 
-def here(request: Request) -> str:
+def here(request: Request, path: str | None = None) -> str:
     """This page's path and query, for a sign-in link's `next`."""
     query = request.url.query
-    return request.url.path + (f"?{query}" if query else "")
+    return (path or page_path(request)) + (f"?{query}" if query else "")
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
@@ -104,8 +114,9 @@ def render(request: Request, name: str, context: dict[str, Any], status_code: in
     in, for display only (the frame's navigation), as web.deps.get_principal found it; a page
     whose handler does not depend on the principal shows the anonymous frame."""
     lang = lang or context.get("lang") or page_language(request)
+    path = page_path(request, context)
     full = {"dir": i18n.direction(lang), "languages": i18n.available(),
-            "language_links": language_links(request), "here": here(request),
+            "language_links": language_links(request, path), "here": here(request, path),
             "viewer": getattr(request.state, "viewer", ANONYMOUS),
             "csrf_token": getattr(request.state, "csrf_token", None), **context, "lang": lang}
     token = _LANG.set(lang)

@@ -128,3 +128,13 @@ def test_account_needs_a_signed_in_user(db_url: str) -> None:
         answer = client.post("/account/tokens", data={"name": "x"}, follow_redirects=False)
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/login?next=")
+
+
+def test_a_page_answering_a_form_switches_language_to_itself(db_url: str) -> None:
+    add_user(db_url, "alice")
+    with TestClient(app_for(db_url)) as client:
+        csrf = sign_in(client, "alice")
+        refused = client.post("/account/password?lang=ru", data={
+            "csrf": csrf, "current": PASSWORD, "new": "short", "again": "short"})
+        assert refused.status_code == 422
+        assert 'href="/account?lang=en"' in refused.text  # not the POST-only /account/password
