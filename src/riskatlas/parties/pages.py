@@ -24,7 +24,7 @@ from riskatlas.parties.principal import BODY_STANDINGS, Principal
 from riskatlas.runtime import Runtime
 from riskatlas.sharing import service as sharing
 from riskatlas.web import i18n
-from riskatlas.web.deps import CurrentPrincipal, RuntimeDep, form_csrf_ok
+from riskatlas.web.deps import CurrentPrincipal, RuntimeDep, ScopeDep, form_csrf_ok
 from riskatlas.web.templating import here, page_language, render
 
 router = APIRouter(include_in_schema=False)
@@ -116,8 +116,12 @@ def _account(request: Request, runtime: Runtime, principal: Principal,
             "min_password": accounts.MIN_PASSWORD, **extra}
 
 
+# The GET pages read no catalog record, yet depend on the sharing scope like every read route
+# (tests/web/test_routes_scope.py): whatever they come to show from the catalog is then read
+# under the policy already.
 @router.get("/account", response_class=HTMLResponse)
-def account_page(request: Request, principal: CurrentPrincipal, runtime: RuntimeDep) -> Response:
+def account_page(request: Request, principal: CurrentPrincipal, runtime: RuntimeDep,
+                 _scope: ScopeDep) -> Response:
     return gate(request, principal) or render(request, "parties/account.html",
                                               _account(request, runtime, principal))
 
@@ -239,7 +243,8 @@ def admin_write(request: Request, runtime: Runtime, section: str, what: str,
 
 
 @router.get("/admin", response_class=HTMLResponse)
-def admin_page(request: Request, principal: CurrentPrincipal, runtime: RuntimeDep) -> Response:
+def admin_page(request: Request, principal: CurrentPrincipal, runtime: RuntimeDep,
+               _scope: ScopeDep) -> Response:
     return gate(request, principal, admin=True) or render(
         request, "parties/admin.html", admin_context(request, runtime))
 
