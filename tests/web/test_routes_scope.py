@@ -37,6 +37,7 @@ ALLOWED = {
     "/login": "the sign-in page",
     "/api/v1/auth/me": "the caller's own account",
     "/api/v1/matrix": "the risk matrix: reference data, not a record",
+    "/catalog/levels.css": "the level colours of the risk matrix, as a stylesheet",
     "/api/v1/organisations": "the directory of organisations, for signed-in users",
     "/api/v1/groups": "sharing groups (names and members), for administrators",
     "/api/v1/groups/{key}": "one sharing group, for administrators",

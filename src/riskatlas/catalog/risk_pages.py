@@ -357,7 +357,8 @@ def may_edit(principal: Principal, risk: dict[str, Any]) -> bool:
 
 @router.get("/risks/new", response_class=HTMLResponse)
 def new_risk_form(request: Request, session: SessionDep, runtime: RuntimeDep,
-                  principal: CurrentPrincipal) -> HTMLResponse:
+                  principal: CurrentPrincipal, scope: ScopeDep) -> HTMLResponse:
+    # (The scope: this page reads no record, but every GET page takes it: test_routes_scope.)
     if not principal.can_write:
         return _forbidden(request, "role")
     values = form_values({"category": "traditional", "tlp": "amber", "status": "draft",
