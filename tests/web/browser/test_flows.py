@@ -222,7 +222,7 @@ def test_a_partner_sees_the_amber_records_nowhere(open_as: Any, live: Live) -> N
     page = open_as("sau_viewer")
     pages = ["/", "/risks", f"/risks?q={AMBER_WORD}", "/risks?domain=borders",
              "/risks?likelihood=Very+High&impact=Very+High", "/measures",
-             "/measures?view=board", "/countries/KAZ", f"/risks?tlp=amber"]
+             "/measures?view=board", "/countries/KAZ", "/risks?tlp=amber"]
     for path in pages:
         page.goto(path)
         html = page.content()
