@@ -31,6 +31,11 @@ _LANG: ContextVar[str] = ContextVar("page_language", default=i18n.DEFAULT)
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     gettext=lambda message: i18n.translations(_LANG.get()).gettext(message),
     ngettext=lambda one, many, n: i18n.translations(_LANG.get()).ngettext(one, many, n),
+    # With a context where one English word is two in another language ("Sign in": a
+    # heading "Вход", a button "Войти"): `pgettext("button", "Sign in")`, msgctxt in the .po.
+    pgettext=lambda ctx, message: i18n.translations(_LANG.get()).pgettext(ctx, message),
+    npgettext=lambda ctx, one, many, n: i18n.translations(_LANG.get()).npgettext(
+        ctx, one, many, n),
     newstyle=True)
 
 

@@ -50,6 +50,7 @@ def test_login_logout_round_trip(db_url: str) -> None:
             == "/login?next=%2Faccount"
         form = client.get("/login?lang=ru")
         assert "<h1>Вход</h1>" in form.text and 'lang="ru"' in form.text
+        assert '<button type="submit" class="primary">Войти</button>' in form.text
         bad = client.post("/login?lang=ru", data={"username": "alice", "password": "wrong",
                                                   "csrf": field(form.text, "csrf")})
         assert bad.status_code == 401
