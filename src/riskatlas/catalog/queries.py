@@ -9,9 +9,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, get_args
 
-from sqlalchemy import ColumnElement, and_, case, func, select, union_all
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, select, union_all
 from sqlalchemy.orm import Session
 
 from riskatlas.catalog import records as rec
@@ -459,20 +460,14 @@ def _visible_effects(scope: Scope) -> Any:
             .group_by(RiskMeasure.risk_id).subquery())
 
 
-def heat_map(session: Session, matrix: Matrix, scope: Scope,
-             where: list[ColumnElement[bool]] | None = None
+def heat_map(session: Session, matrix: Matrix, scope: Scope
              ) -> dict[str, dict[tuple[int, int], int]]:
     """How many risks the scope allows lie in each (likelihood, impact) cell, inherent and
     residual (the residual from what the caller may see, as in records.risk_records).
 
     One grouped statement: the rows are the distinct (rating, strongest effect) pairs, at most
     a few hundred whatever the size of the catalog."""
-    effects = _visible_effects(scope)
-    rows = session.execute(
-        select(Risk.likelihood, Risk.impact, effects.c.el, effects.c.ei, func.count())
-        .select_from(Risk).outerjoin(effects, effects.c.risk_id == Risk.id)
-        .where(scope.risks, *(where or []))
-        .group_by(Risk.likelihood, Risk.impact, effects.c.el, effects.c.ei)).all()
+    rows = session.execute(_heat_statement(scope.risks, scope.measures)).all()
     inherent: dict[tuple[int, int], int] = {}
     lowered: dict[tuple[int, int], int] = {}
     for lik, imp, el, ei, n in rows:
@@ -480,6 +475,22 @@ def heat_map(session: Session, matrix: Matrix, scope: Scope,
         res_l, res_i, _ = residual(matrix, lik, imp, [("implemented", el or 0, ei or 0)])
         lowered[(res_l, res_i)] = lowered.get((res_l, res_i), 0) + int(n)
     return {"inherent": inherent, "residual": lowered}
+
+
+# The dashboard's statements are built once per scope (scopes are cached per principal,
+# sharing.policy.scope_for): building and hashing one costs more than running it.
+@lru_cache(maxsize=512)
+def _heat_statement(risks: ColumnElement[bool], measures: ColumnElement[bool]) -> Any:
+    effects = (select(RiskMeasure.risk_id.label("risk_id"),
+                      func.max(Measure.effect_likelihood).label("el"),
+                      func.max(Measure.effect_impact).label("ei"))
+               .join(Measure, Measure.id == RiskMeasure.measure_id)
+               .where(RiskMeasure.status == "accepted",
+                      Measure.status.in_(sorted(EFFECTIVE_STATUSES)), measures)
+               .group_by(RiskMeasure.risk_id).subquery())
+    return (select(Risk.likelihood, Risk.impact, effects.c.el, effects.c.ei, func.count())
+            .select_from(Risk).outerjoin(effects, effects.c.risk_id == Risk.id).where(risks)
+            .group_by(Risk.likelihood, Risk.impact, effects.c.el, effects.c.ei))
 
 
 def _residual_rating(matrix: Matrix, scope: Scope, axis: str) -> ColumnElement[int]:
@@ -548,14 +559,8 @@ def measures_due(session: Session, scope: Scope, today: date, days: int = 90
     `days` (`due`), soonest first. One statement: a partial date sorts as its first day, so
     the SQL selects a superset that the exact end day then narrows."""
     horizon = today + timedelta(days=days)
-    lead = Organisation.__table__.alias("lead")
-    rows = session.execute(
-        select(Measure.key, Measure.title, Measure.status, Measure.end, Measure.progress,
-               lead.c.key)
-        .join(lead, lead.c.id == Measure.lead_org_id)
-        .where(scope.measures, Measure.end.is_not(None), Measure.end <= horizon.isoformat(),
-               Measure.status.not_in(sorted(CLOSED_MEASURES)))
-        .order_by(Measure.end, Measure.key)).all()
+    rows = session.execute(_due_statement(scope.measures),
+                           {"horizon": horizon.isoformat()}).all()
     out: dict[str, list[dict[str, Any]]] = {"overdue": [], "due": []}
     for key, title, status, end, progress, lead_key in rows:
         last = _last_day(end)
@@ -567,20 +572,36 @@ def measures_due(session: Session, scope: Scope, today: date, days: int = 90
     return out
 
 
+@lru_cache(maxsize=512)
+def _due_statement(measures: ColumnElement[bool]) -> Any:
+    lead = Organisation.__table__.alias("lead")
+    return (select(Measure.key, Measure.title, Measure.status, Measure.end, Measure.progress,
+                   lead.c.key)
+            .join(lead, lead.c.id == Measure.lead_org_id)
+            .where(measures, Measure.end.is_not(None), Measure.end <= bindparam("horizon"),
+                   Measure.status.not_in(sorted(CLOSED_MEASURES)))
+            .order_by(Measure.end, Measure.key))
+
+
 def recent_changes(session: Session, scope: Scope, limit: int = 10) -> list[dict[str, Any]]:
     """The latest versions of risks and measures the scope allows now, newest first, with the
     record's current title (one statement)."""
+    rows = session.execute(_recent_statement(scope.risks, scope.measures, limit)).all()
+    return [{"entity": entity, "key": key, "version": version, "change": change,
+             "changed_at": changed_at, "changed_by": changed_by, "title": title}
+            for entity, key, version, change, changed_at, changed_by, title in rows]
+
+
+@lru_cache(maxsize=512)
+def _recent_statement(risks: ColumnElement[bool], measures: ColumnElement[bool],
+                      limit: int) -> Any:
     parts = [select(Version.entity, Version.key, Version.version, Version.change,
                     Version.changed_at, Version.changed_by, model.title.label("title"))
              .join(model, and_(Version.entity == entity, Version.key == model.key))
              .where(allowed)
              .order_by(Version.changed_at.desc(), Version.id.desc()).limit(limit)
              .subquery().select()
-             for entity, model, allowed in (("risk", Risk, scope.risks),
-                                            ("measure", Measure, scope.measures))]
+             for entity, model, allowed in (("risk", Risk, risks), ("measure", Measure,
+                                                                    measures))]
     both = union_all(*parts).subquery()
-    rows = session.execute(select(both).order_by(both.c.changed_at.desc(),
-                                                 both.c.version.desc()).limit(limit)).all()
-    return [{"entity": entity, "key": key, "version": version, "change": change,
-             "changed_at": changed_at, "changed_by": changed_by, "title": title}
-            for entity, key, version, change, changed_at, changed_by, title in rows]
+    return select(both).order_by(both.c.changed_at.desc(), both.c.version.desc()).limit(limit)
