@@ -65,6 +65,8 @@ def test_state_records_and_no_amber_for_a_partner(world: World) -> None:
     # a partner state has its page too; the map links it where it is drawn
     assert partner.get("/countries/AZE").status_code == 200
     assert partner.get("/countries/SAU").status_code == 200
+    assert "Qatar lies outside this map." in partner.get("/countries/QAT").text
+    assert "outside this map" not in partner.get("/countries/AZE").text
 
 
 def test_national_assessments_of_the_state(world: World) -> None:
