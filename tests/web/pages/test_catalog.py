@@ -4,24 +4,27 @@ scope, htmx gets the results fragment and a direct load the whole page, labels o
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from tests.catalog.trust import Node
 from tests.web.pages.catalog_kit import (  # noqa: F401 - cheap_hashing: a fixture
     AMBER,
     api_keys,
     catalog_node,
     cheap_hashing,
+    more_risks,
     page_keys,
 )
 
-FILTERS = ["", "domain=borders", "status=adopted", "level=Very+High", "residual_level=Low",
-           "category=emerging", "state=KAZ", "domain=borders&state=KGZ", "level=moderate",
-           "sort=-residual_level", "sort=-level", "q=risk", "q=zebra"]
+FILTERS = ["", "domain=borders&state=KGZ", "status=adopted&level=Very+High",
+           "residual_level=Low", "category=emerging", "level=moderate", "state=KAZ",
+           "sort=-residual_level", "q=zebra"]
 
 
 def test_filters_give_the_apis_keys(db_url: str, cheap_hashing: None) -> None:  # noqa: F811
     node = catalog_node(db_url)
     for user in ("kgz_editor", "sau_editor"):
-        for query in FILTERS:
+        for query in FILTERS if user == "kgz_editor" else FILTERS[:1] + FILTERS[-2:]:
             page = node.client.get(f"/risks?{query}", headers=node.headers(user))
             assert page.status_code == 200, page.text
             expected = api_keys(node, user, query)
@@ -51,10 +54,10 @@ def test_a_partner_never_sees_the_amber_risk(db_url: str, cheap_hashing: None) -
         assert AMBER not in page and "Hidden zebra" not in page, query
     assert node.client.get(f"/risks/{AMBER}", headers=node.headers("sau_editor")
                            ).status_code == 404
+    check_htmx_fragment_and_full_page(node)
 
 
-def test_htmx_fragment_and_full_page(db_url: str, cheap_hashing: None) -> None:  # noqa: F811
-    node = catalog_node(db_url)
+def check_htmx_fragment_and_full_page(node: Node) -> None:
     headers = node.headers("kgz_editor")
     full = node.client.get("/risks?domain=cyber", headers=headers)
     assert full.text.lstrip().lower().startswith("<!doctype html>")
@@ -73,16 +76,10 @@ def test_htmx_fragment_and_full_page(db_url: str, cheap_hashing: None) -> None: 
     assert re.search(r'<option value="cyber" selected>', full.text)
 
 
-def test_pagination_and_labels(db_url: str, cheap_hashing: None) -> None:  # noqa: F811
+def test_pagination_and_labels(db_url: str, cheap_hashing: None,  # noqa: F811
+                               tmp_path: Path) -> None:
     node = catalog_node(db_url)
-    for i in range(27):
-        body = {"key": f"CA-PAG-{i:03d}", "title": {"en": "Paged", "ru": "Страница"},
-                "summary": {"en": "s", "ru": "с"}, "category": "traditional",
-                "domain": "migration", "states": ["UZB"], "likelihood": 2, "impact": 2,
-                "rationale": {"en": "r", "ru": "р"},
-                "sources": [{"title": "s", "url": "https://example.org/p", "published": "2024"}]}
-        assert node.client.post("/api/v1/risks", json=body, headers=node.headers(
-            "sec_editor")).status_code == 201
+    more_risks(node, "CA-PAG", 27, tmp_path, domain="migration")
     headers = node.headers("kgz_editor")
     first = node.client.get("/risks?domain=migration", headers=headers).text
     assert len(page_keys(first)) == 25 and 'rel="next"' in first

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 
 from sqlalchemy import event
 
 from riskatlas.catalog.matrix import active_matrix
 from riskatlas.config import Settings
+from tests.catalog.trust import Node
 from tests.web.pages.catalog_kit import (  # noqa: F401 - cheap_hashing: a fixture
     AMBER,
     AMBER_MEASURE,
@@ -17,6 +19,7 @@ from tests.web.pages.catalog_kit import (  # noqa: F401 - cheap_hashing: a fixtu
     OVERDUE,
     catalog_node,
     cheap_hashing,
+    more_risks,
 )
 
 MATRIX = active_matrix(Settings())
@@ -58,8 +61,7 @@ def test_heat_map_counts_are_the_apis(db_url: str, cheap_hashing: None) -> None:
     assert partner[("Very High", "Very High")] == 0
 
 
-def test_cells_link_to_the_filtered_catalog(db_url: str, cheap_hashing: None) -> None:  # noqa: F811
-    node = catalog_node(db_url)
+def check_cells_link_to_the_filtered_catalog(node: Node) -> None:
     page = node.client.get("/", headers=node.headers("kgz_editor")).text
     link = re.search(r'<a href="(/risks\?likelihood=Very\+High&amp;impact=Very\+High)"', page)
     assert link, page
@@ -89,10 +91,11 @@ def test_dashboard_parts_and_the_partner_view(db_url: str, cheap_hashing: None) 
     assert DUE in partner
     # Accessible table: a caption, headers with scope, counts as text.
     assert "<caption>" in partner and 'scope="row"' in partner and 'scope="col"' in partner
+    check_cells_link_to_the_filtered_catalog(node)
+    check_heat_map_fragment_and_russian(node)
 
 
-def test_heat_map_fragment_and_russian(db_url: str, cheap_hashing: None) -> None:  # noqa: F811
-    node = catalog_node(db_url)
+def check_heat_map_fragment_and_russian(node: Node) -> None:
     fragment = node.client.get("/?view=residual", headers=node.headers(
         "kgz_editor", **{"HX-Request": "true", "HX-Target": "heatmap"})).text
     assert fragment.lstrip().startswith('<section id="heatmap"') and "<html" not in fragment
@@ -103,7 +106,8 @@ def test_heat_map_fragment_and_russian(db_url: str, cheap_hashing: None) -> None
     assert "Recent changes" not in ru
 
 
-def test_dashboard_statements_do_not_grow(db_url: str, cheap_hashing: None) -> None:  # noqa: F811
+def test_dashboard_statements_do_not_grow(db_url: str, cheap_hashing: None,  # noqa: F811
+                                          tmp_path: Path) -> None:
     """A fixed number of SQL statements, whatever the number of records (no N+1)."""
     node = catalog_node(db_url)
     runtime = node.client.app.state.runtime  # type: ignore[attr-defined]
@@ -118,15 +122,7 @@ def test_dashboard_statements_do_not_grow(db_url: str, cheap_hashing: None) -> N
     try:
         node.client.get("/", headers=headers)
         few = len(seen)
-        for i in range(12):
-            body = {"key": f"CA-MOR-{i:03d}", "title": {"en": "More", "ru": "Ещё"},
-                    "summary": {"en": "s", "ru": "с"}, "category": "traditional",
-                    "domain": "cyber", "states": ["KAZ"], "likelihood": 1 + i % 5,
-                    "impact": 1 + i % 3, "rationale": {"en": "r", "ru": "р"},
-                    "sources": [{"title": "s", "url": "https://example.org/x",
-                                 "published": "2024"}]}
-            assert node.client.post("/api/v1/risks", json=body, headers=node.headers(
-                "sec_editor")).status_code == 201
+        more_risks(node, "CA-MOR", 12, tmp_path)
         node.client.get("/", headers=headers)
         seen.clear()
         node.client.get("/", headers=headers)

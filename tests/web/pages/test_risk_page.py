@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import re
 
-from tests.catalog.trust import RISK
+from tests.catalog.trust import RISK, Node
 from tests.web.pages.catalog_kit import (  # noqa: F401 - cheap_hashing: a fixture
     AMBER,
     browser,
@@ -79,6 +79,7 @@ def test_risk_page_content(db_url: str, cheap_hashing: None) -> None:  # noqa: F
                            ).status_code == 404
     assert node.client.get(f"/risks/{AMBER}/assessments/KAZ/history",
                            headers=node.headers("sau_editor")).status_code == 404
+    check_create_a_risk(node)
 
 
 def test_edit_shows_a_word_diff_in_the_history(db_url: str, cheap_hashing: None) -> None:  # noqa: F811
@@ -152,8 +153,7 @@ def test_validation_next_to_the_fields_in_russian(db_url: str, cheap_hashing: No
         "sec_editor")).json()["version"] == 1
 
 
-def test_create_a_risk(db_url: str, cheap_hashing: None) -> None:  # noqa: F811
-    node = catalog_node(db_url)
+def check_create_a_risk(node: Node) -> None:
     viewer, _ = browser(node, "sec_viewer")
     assert viewer.get("/risks/new").status_code == 403
     assert "New risk" not in viewer.get("/risks").text
