@@ -36,19 +36,25 @@ WIDTHS = (375, 1440)
 GRAVE = {"serious", "critical"}
 
 
+def with_axe(page: Any) -> Any:
+    """Have axe-core in every document the page loads (once per context, not per call)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.context.add_init_script(Axe().axe_script)
+    return page
+
+
 def violations(page: Any, contrast: bool = True) -> list[str]:
     """Serious and critical axe-core violations, with where they are. `contrast=False` skips
     the colour-contrast rule (80 % of axe's time here): colours come from the stylesheets,
     not the language, so it runs on the English pages only."""
-    from axe_playwright_python.sync_playwright import Axe
-
     options: dict[str, Any] = {"resultTypes": ["violations"]}
     if not contrast:
         options["rules"] = {"color-contrast": {"enabled": False}}
-    results = Axe().run(page, options=options)
+    found = page.evaluate("options => axe.run(document, options)", options)
     return [f"{v['id']} ({v['impact']}): {v['help']} at "
             + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
-            for v in results.response["violations"] if v["impact"] in GRAVE]
+            for v in found["violations"] if v["impact"] in GRAVE]
 
 
 def refused(page: Any) -> list[str]:
@@ -64,7 +70,7 @@ def test_main_pages_accessible_and_photographed(open_as: Any, live: Live, lang: 
     missing = []
     pages: dict[str | None, Any] = {}
     for name, (path, user) in PAGES.items():
-        page = pages.get(user) or pages.setdefault(user, open_as(user, lang))
+        page = pages.get(user) or pages.setdefault(user, with_axe(open_as(user, lang)))
         page.problems.clear()
         sep = "&" if "?" in path else "?"
         response = page.goto(f"{path}{sep}lang={lang}")
