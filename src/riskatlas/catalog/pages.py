@@ -175,9 +175,9 @@ def dashboard(request: Request, session: SessionDep, runtime: RuntimeDep, scope:
               view: str = "inherent") -> HTMLResponse:
     matrix = matrix_of(runtime)
     view = "residual" if view == "residual" else "inherent"
-    counts = queries.heat_map(session, matrix, scope)
-    heat = {"view": view, "rows": heat_grid(request, matrix, counts[view], view),
-            "impact": matrix.impact, "total": sum(counts[view].values()),
+    counts = queries.heat_map(session, matrix, scope, residual_view=view == "residual")
+    heat = {"view": view, "rows": heat_grid(request, matrix, counts, view),
+            "impact": matrix.impact, "total": sum(counts.values()),
             "links": {v: url(request, "/", [("view", v)]) for v in ("inherent", "residual")}}
     if wants_fragment(request) and request.headers.get("hx-target") == "heatmap":
         return render(request, "catalog/_heatmap.html",

@@ -108,7 +108,7 @@ def check_heat_map_fragment_and_russian(node: Node) -> None:
 
 def test_dashboard_statements_do_not_grow(db_url: str, cheap_hashing: None,  # noqa: F811
                                           tmp_path: Path) -> None:
-    """A fixed number of SQL statements, whatever the number of records (no N+1)."""
+    """A bounded number of SQL statements, whatever the number of records (no N+1)."""
     node = catalog_node(db_url)
     runtime = node.client.app.state.runtime  # type: ignore[attr-defined]
     seen: list[str] = []
@@ -126,7 +126,8 @@ def test_dashboard_statements_do_not_grow(db_url: str, cheap_hashing: None,  # n
         node.client.get("/", headers=headers)
         seen.clear()
         node.client.get("/", headers=headers)
-        assert len(seen) == few
-        assert few <= 20, seen
+        # Not more (recent changes may look at a wider window of versions when too few of
+        # the newest are visible: fewer statements once there are more records).
+        assert len(seen) <= few <= 20, seen
     finally:
         event.remove(runtime.engine, "before_cursor_execute", count)
