@@ -104,9 +104,12 @@ class Walk:
             self._nested("measures", record)
 
     def pages(self) -> None:
-        html = self.get("/").text
-        got = {s for s in w.RECORDS if f"/risks/{w.risk_key(s)}?" in html}
+        html = self.get("/risks").text  # the catalog page (the dashboard is at /)
+        got = {s for s in w.RECORDS if f'href="/risks/{w.risk_key(s)}"' in html}
         self.expect("HTML list", got, self.visible)
+        dashboard = self.get("/").text
+        shown = {s for s in w.RECORDS if f'href="/risks/{w.risk_key(s)}"' in dashboard}
+        self.expect("dashboard", shown, self.visible)
 
 
 def _principals(world: w.World) -> list[tuple[str, dict[str, str], bool]]:
