@@ -233,6 +233,14 @@ def test_a_partner_sees_the_amber_records_nowhere(open_as: Any, live: Live) -> N
         response = page.goto(path)
         assert response.status == 404, path
         assert "post infiltration" not in page.content()
+    # The map's shading counts what the reader may see: the API's count, less one AMBER risk.
+    counts = {}
+    for username, shown in (("sau_viewer", page), ("kaz_editor", open_as("kaz_editor"))):
+        shown.goto("/countries/KAZ")
+        counts[username] = int(shown.locator('td.count[data-state="KAZ"]').inner_text())
+        assert counts[username] == live.api(username, "/api/v1/risks", state="KAZ",
+                                            level=["High", "Very High"], limit=1)["total"]
+    assert counts["kaz_editor"] == counts["sau_viewer"] + 1
     # The member does see them (the check above is not vacuous).
     member_page = open_as("kaz_editor")
     member_page.goto(f"/risks?q={AMBER_WORD}")
