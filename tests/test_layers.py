@@ -24,7 +24,7 @@ KITS = 7  # web.* (deps, cache, errors, openapi, ...) | cli_options, output
 DOORS = 8  # each domain's routes, pages, *_routes | cli, *_cli
 TOP = 9  # web.app | riskatlas.cli, docgen
 BASE_MODULES = {"riskatlas", "riskatlas.config", "riskatlas.db", "riskatlas.migrate",
-                "riskatlas.runtime", "riskatlas.generation"}
+                "riskatlas.runtime", "riskatlas.generation", "riskatlas.idlist"}
 CLI_KIT = {"riskatlas.cli_options", "riskatlas.output"}
 CLI_TOP = {"riskatlas.cli", "riskatlas.docgen"}
 

@@ -34,6 +34,7 @@ UNRELATED_COLUMNS = {"api_tokens": frozenset({"last_used_at"})}
 
 _READ_SQL = "SELECT n FROM read_generation WHERE id = 1"
 _READ = text(_READ_SQL)
+READ_GENERATION = _READ  # for reads that check it inside their own transaction
 
 
 class ReadGeneration(Base):

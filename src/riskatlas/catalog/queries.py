@@ -29,6 +29,7 @@ from riskatlas.catalog.models import (
 )
 from riskatlas.catalog.schemas import DOMAINS, Category, MeasureKind, MeasureStatus, RiskStatus
 from riskatlas.catalog.scoring import EFFECTIVE_STATUSES, MAX_EFFECT, residual
+from riskatlas.generation import READ_GENERATION
 from riskatlas.parties.models import Organisation, State
 from riskatlas.search.service import Indexed, register, search
 from riskatlas.sharing.policy import Scope
@@ -70,38 +71,59 @@ def _order(model: Any, allowed: tuple[str, ...], sort: str | None,
     return [column.desc() if sort.startswith("-") else column.asc(), model.key]
 
 
-def residual_level(matrix: Matrix, scope: Scope) -> ColumnElement[int]:
+def residual_level(session: Session, matrix: Matrix, scope: Scope) -> ColumnElement[int]:
     """The residual level of a risk as SQL, from the accepted links the scope can see (the
     stored column counts every accepted measure: right only for the complete scope).
 
-    Written out from the scoring rule (catalog.scoring.residual): the strongest effect on each
-    axis among visible accepted measures that are implemented or evaluated, never below 1,
-    then the matrix cell. Only simple CASEs (`CASE x WHEN ...`), which evaluate `x` once: with
-    searched CASEs each correlated subquery ran once per WHEN (~100 times a row; a sorted page
-    of 10,000 risks took 2.6 s on SQLite)."""
+    The caller's residual differs from the stored one only for risks with a measure in effect
+    that the caller cannot see: those few risks are found once per scope and read generation
+    (`_differing`) and named by level, so the expression is the stored column with a handful
+    of exceptions, `CASE WHEN id IN (...) THEN level ... ELSE residual_level END`. (Computing
+    the rating in SQL for every row, with two correlated subqueries a row, made a residual
+    filter or sort over 10,000 risks cost 200-700 ms.)"""
     if scope.complete:
         return Risk.residual_level.expression
+    differing = _differing(session, matrix, scope)
+    if not differing:
+        return Risk.residual_level.expression
+    return case(*[(Risk.id.in_(ids), level) for level, ids in sorted(differing.items())],
+                else_=Risk.residual_level)
 
-    def strongest(effect: Any) -> Any:
-        return func.coalesce(
-            select(func.max(effect)).select_from(RiskMeasure).join(Measure)
-            .where(RiskMeasure.risk_id == Risk.id, RiskMeasure.status == "accepted",
-                   Measure.status.in_(sorted(EFFECTIVE_STATUSES)), scope.measures)
-            .scalar_subquery(), 0)
 
-    def lowered(rating: Any, effect: Any, levels: int) -> Any:
-        # rating * E + effect names each (rating, effect) pair once; effects are 0..MAX_EFFECT
-        span = MAX_EFFECT + 1
-        return case({r * span + e: max(1, r - e) for r in range(1, levels + 1)
-                     for e in range(span)}, value=rating * span + strongest(effect))
+# (scope's measure clause, matrix name and grid) -> (read generation, {level: ids of risks
+# whose residual level under that scope is that level and differs from the stored one}).
+# Scopes are cached per principal (sharing.policy.scope_for): the clause names one view.
+_DIFFERING: dict[tuple[Any, str, Any], tuple[int, dict[int, list[int]]]] = {}
+_DIFFERING_KEPT = 256
 
-    res_l = lowered(Risk.likelihood, Measure.effect_likelihood, len(matrix.likelihood))
-    res_i = lowered(Risk.impact, Measure.effect_impact, len(matrix.impact))
-    cells = len(matrix.impact) + 1
-    return case({lik * cells + imp: matrix.level(lik, imp)
-                 for lik in range(1, len(matrix.likelihood) + 1)
-                 for imp in range(1, len(matrix.impact) + 1)},
-                value=res_l * cells + res_i, else_=Risk.residual_level)
+
+def _differing(session: Session, matrix: Matrix, scope: Scope) -> dict[int, list[int]]:
+    """{level: risk ids} where the residual level from what the scope sees is not the stored
+    one. Valid for one read generation, read in the same transaction as the data, so a change
+    of any table (triggers, generation.py) makes it be computed again."""
+    generation = int(session.connection().execute(READ_GENERATION).scalar() or 0)
+    key = (scope.measures, matrix.name, matrix.grid)
+    kept = _DIFFERING.get(key)
+    if kept is not None and kept[0] == generation:
+        return kept[1]
+    effects = _visible_effects(scope)
+    rows = session.connection().execute(
+        select(Risk.id, Risk.likelihood, Risk.impact, Risk.residual_level, effects.c.el,
+               effects.c.ei)
+        .join(effects, effects.c.risk_id == Risk.id, isouter=True)
+        # only risks some measure in effect lowers: the others' residual is their inherent one
+        .where(Risk.id.in_(select(RiskMeasure.risk_id).join(Measure).where(
+            RiskMeasure.status == "accepted",
+            Measure.status.in_(sorted(EFFECTIVE_STATUSES)))))).all()
+    found: dict[int, list[int]] = {}
+    for rid, lik, imp, stored, el, ei in rows:
+        level = matrix.level(max(1, lik - (el or 0)), max(1, imp - (ei or 0)))
+        if level != stored:
+            found.setdefault(level, []).append(rid)
+    if len(_DIFFERING) >= _DIFFERING_KEPT:
+        _DIFFERING.clear()
+    _DIFFERING[key] = (generation, found)
+    return found
 
 
 class FilterError(Exception):
@@ -245,8 +267,8 @@ def list_risks(
     session: Session, matrix: Matrix, scope: Scope, filters: RiskFilters,
     limit: int | None = None, offset: int = 0, extra: list[ColumnElement[bool]] | None = None,
     q: str | None = None, aggregation: str = "max", sort: str | None = None,
-    raw_json: bool = False,
-) -> tuple[int, list[dict[str, Any]]]:
+    raw_json: bool = False, pieces: rec.Pieces | None = None,
+) -> tuple[int, list[Any]]:
     """Total count and one page of the risks the scope allows and the filters select.
 
     With a search text `q` (not None and not blank), only matching risks count, best match
@@ -256,19 +278,22 @@ def list_risks(
     """
     if filters.strict:
         filters.check(session, matrix)
-    residual = residual_level(matrix, scope)
+    by_residual = bool(filters.residual_level) or (sort or "").lstrip("-") == "residual_level"
+    residual = residual_level(session, matrix, scope) if by_residual else None
     where = filters.where(matrix, residual) + (extra or [])
     if q is not None and q.strip():
         found, hits = search(session, scope, q, RISK_SEARCH, limit, offset, where=where)
         return found, _ranked(Risk, hits, lambda w, order: rec.risk_records(
-            session, matrix, scope, w, order, aggregation=aggregation, raw_json=raw_json))
+            session, matrix, scope, w, order, aggregation=aggregation, raw_json=raw_json,
+            pieces=pieces))
     total = session.scalar(select(func.count()).select_from(Risk).where(scope.risks, *where))
     return int(total or 0), rec.risk_records(session, matrix, scope, where,
                                              _order(Risk, RISK_SORTS, sort,
-                                                    {"residual_level": residual}),
+                                                    {"residual_level": residual}
+                                                    if residual is not None else None),
                                              limit=limit,
                                              offset=offset, aggregation=aggregation,
-                                             raw_json=raw_json)
+                                             raw_json=raw_json, pieces=pieces)
 
 
 def list_measures(

@@ -202,6 +202,7 @@ async def list_risks(
                                   active_matrix(runtime.settings), scope, filters, limit, offset,
                                   q=q, sort=sort,
                                   aggregation=runtime.settings.aggregation, raw_json=True,
+                                  pieces=getattr(request.app.state, "pieces", None),
                                   threaded=bool(q))
     except queries.FilterError as exc:
         raise _bad_filters(exc) from None

@@ -34,6 +34,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
+from riskatlas import idlist
 from riskatlas.search.models import SearchDocument
 from riskatlas.search.query import fts5_query, parse, tsquery
 from riskatlas.search.terms import bounded, column_terms, texts_by_column, tsvector
@@ -302,8 +303,10 @@ def _sqlite_search(
     wanted = total if limit is None else min(total, offset + limit)
     ranked = session.execute(sql_text(
         f"SELECT rowid, rank FROM {fts} WHERE {fts} MATCH :q ORDER BY rank"), {"q": match})
-    visible = select(records.c.id, records.c.key).where(
-        allowed, records.c.id.in_(bindparam("ids", expanding=True)))
+    def visible(size: int) -> Select[Any]:
+        return select(records.c.id, records.c.key).where(
+            allowed, idlist.within(records.c.id, size))
+
     hits: list[tuple[float, str, int]] = []
     size = min(max(64, wanted + 16), _MAX_BATCH)
     try:
@@ -311,7 +314,9 @@ def _sqlite_search(
             batch = ranked.fetchmany(size)
             if not batch:
                 break
-            keys = dict(session.execute(visible, {"ids": [rid for rid, _ in batch]}).all())
+            ids = [rid for rid, _ in batch]
+            found = session.execute(visible(idlist.size_class(len(ids))), idlist.values(ids))
+            keys: dict[int, str] = {rid: key for rid, key in found}
             done = False
             for rid, rank in batch:
                 key = keys.get(rid)

@@ -18,6 +18,7 @@ from riskatlas.catalog import (
     assessment_routes,
     country_pages,
     measure_pages,
+    records,
     risk_pages,
 )
 from riskatlas.catalog import pages as catalog_pages
@@ -52,6 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url=None, redoc_url=None, lifespan=_lifespan)  # docs: web.docs
     app.state.runtime = runtime = Runtime(settings or get_settings())
     app.state.read_cache = ReadCache(runtime.settings.read_cache_mb << 20)
+    # Reused caller-independent parts of risk answers (catalog.records.Pieces): about 3 KB a
+    # risk, so the same setting bounds them; 0 turns every kind of answer reuse off.
+    app.state.pieces = (records.Pieces((runtime.settings.read_cache_mb << 20) // 3000)
+                        if runtime.settings.read_cache_mb > 0 else None)
     app.state.principals = Principals(runtime, Generation(runtime))
     app.add_middleware(CachedReads)
     errors.install(app, runtime.settings.max_body_bytes)  # after: its checks run first
