@@ -133,9 +133,10 @@ def _login_page(request: Request, settings: Settings, status: int = 200,
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_page(request: Request, runtime: RuntimeDep,
+def login_page(request: Request, runtime: RuntimeDep, _viewer: CurrentPrincipal,
                next_url: Annotated[str, Query(alias="next", max_length=2048)] = "/",
                ) -> HTMLResponse:
+    # _viewer: someone already signed in sees their name in the frame, and their language.
     return _login_page(request, runtime.settings, next_url=next_url)
 
 

@@ -104,3 +104,11 @@ def test_right_to_left_language_turns_the_page(db_url: str, monkeypatch: pytest.
         assert '<html lang="ar" dir="rtl">' in page
         assert 'hreflang="ar" aria-current="true">العربية</a>' in page
         assert '<html lang="ru" dir="ltr">' in client.get("/login?lang=ru").text
+
+
+def test_login_page_knows_who_is_already_signed_in(db_url: str) -> None:
+    add_user(db_url, "alice")
+    with TestClient(app_for(db_url)) as client:
+        sign_in(client, "alice")
+        page = client.get("/login").text
+        assert "Sign out" in page and "alice" in page
