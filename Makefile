@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) browser
+install: $(STAMP)
 
-# Debian's chromium for the browser tests (tests/web/browser), installed when missing and we
-# are root or may sudo; otherwise those tests skip with the reason (and fail with CI=true).
+# Debian's chromium for the browser tests (tests/web/browser), installed by `make test` (or
+# `make browser`) when missing and we are root or may sudo; otherwise those tests skip with the
+# reason shown (and fail with CI=true).
 browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; \
@@ -35,7 +36,7 @@ run: install
 	$(BIN)/riskatlas init
 	RISKATLAS_PUBLIC_MODE=$${RISKATLAS_PUBLIC_MODE:-true} $(BIN)/riskatlas serve
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q
 
 lint: install

@@ -3,7 +3,7 @@
 One server and one browser for the whole session; each test opens a context per user (a fresh
 cookie jar, signed in with a real session cookie) so tests do not see each other's sessions.
 Playwright never downloads a browser here: it launches /usr/bin/chromium (the project's setup,
-`make install`, installs Debian's package when it is missing and it may). Without chromium or
+`make test`, installs Debian's package when it is missing and it may). Without chromium or
 Playwright the tests are skipped with the reason shown; with CI=true they fail instead.
 """
 
@@ -155,7 +155,7 @@ def _unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
-        _unavailable(f"{CHROMIUM} not found (`apt-get install chromium`, or `make install` "
+        _unavailable(f"{CHROMIUM} not found (`apt-get install chromium`, or `make browser` "
                      "as root)")
     try:
         from playwright.sync_api import sync_playwright
