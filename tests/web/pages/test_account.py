@@ -62,10 +62,10 @@ def test_password_change_weak_refused_good_accepted(db_url: str) -> None:
         assert other.get("/api/v1/auth/me").status_code == 401  # the other session ended
     assert _audited(db_url, "user.password") == [("alice", "alice")]
     with TestClient(app) as client:
-        sign_in(client, "alice", GOOD)
         old = client.get("/login")
         assert client.post("/login", data={"username": "alice", "password": PASSWORD,
                                            "csrf": field(old.text, "csrf")}).status_code == 401
+        sign_in(client, "alice", GOOD)
 
 
 def test_token_shown_once_works_and_is_revoked(db_url: str) -> None:
