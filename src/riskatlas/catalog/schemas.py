@@ -299,14 +299,25 @@ class AssessmentIn(_In):
     _impact = field_validator("impact", mode="before")(_rating("impact"))
 
 
-class RiskIn(_In):
+class RecordIn(_In):
+    """What risks and measures share: a key, texts, the states concerned, and who owns and
+    sees the record. (Sources differ: a risk needs at least one, a measure may have none.)"""
+
     key: Key
     title: Text
     summary: Text
-    category: Annotated[Category, BeforeValidator(_lower)]
-    domain: Annotated[Domain, BeforeValidator(_lower)]
     states: Annotated[list[StateCode], AfterValidator(_unique)] = Field(
         min_length=1, max_length=MANY_STATES)
+    tlp: Annotated[Tlp, BeforeValidator(_lower)] = "clear"
+    owner: Code | None = None
+    sharing: SharingIn = Field(default_factory=SharingIn)
+    links: Any = None  # derived on export (each link's status); read back unchanged
+    version: int | None = None
+
+
+class RiskIn(RecordIn):
+    category: Annotated[Category, BeforeValidator(_lower)]
+    domain: Annotated[Domain, BeforeValidator(_lower)]
     actors: Annotated[list[Key], AfterValidator(_unique)] = Field(
         default_factory=list, max_length=MANY_KEYS)
     likelihood: int
@@ -322,10 +333,7 @@ class RiskIn(_In):
         min_length=1, max_length=MANY_TEXTS)
     # Each state writes its own, so together they are not bounded by one cell (see the docs).
     assessments: list[AssessmentIn] = Field(default_factory=list, max_length=MANY_STATES)
-    tlp: Annotated[Tlp, BeforeValidator(_lower)] = "clear"
     status: Annotated[RiskStatus, BeforeValidator(_lower)] = "draft"
-    owner: Code | None = None
-    sharing: SharingIn = Field(default_factory=SharingIn)
     # The risk's owner decides its links: measures it accepted (they count in the residual
     # rating) and measures it rejected. Links others proposed stay pending until then.
     measures: Annotated[list[Key], AfterValidator(_unique)] = Field(
@@ -333,11 +341,9 @@ class RiskIn(_In):
     rejected_measures: Annotated[list[Key], AfterValidator(_unique)] = Field(
         default_factory=list, max_length=MANY_KEYS)
     # Derived on export; accepted on import so an export reads back unchanged.
-    links: Any = None
     level: Any = None
     residual_level: Any = None
     regional: Any = None
-    version: int | None = None
 
     _likelihood = field_validator("likelihood", mode="before")(_rating("likelihood"))
     _impact = field_validator("impact", mode="before")(_rating("impact"))
@@ -348,15 +354,10 @@ class Effect(_In):
     impact: int = Field(0, ge=0, le=MAX_EFFECT)
 
 
-class MeasureIn(_In):
-    key: Key
-    title: Text
-    summary: Text
+class MeasureIn(RecordIn):
     kind: Annotated[MeasureKind, BeforeValidator(_lower)]
     treatment: Annotated[Treatment, BeforeValidator(_lower)]
     lead: Code
-    states: Annotated[list[StateCode], AfterValidator(_unique)] = Field(
-        min_length=1, max_length=MANY_STATES)
     status: Annotated[MeasureStatus, BeforeValidator(_lower)]
     effect: Effect
     risks: Annotated[list[Key], AfterValidator(_unique)] = Field(
@@ -368,11 +369,6 @@ class MeasureIn(_In):
         default_factory=list, max_length=MANY_TEXTS)
     # What the measure builds on when no source says it (e.g. "extends M-x to ...").
     rationale: Text | None = None
-    tlp: Annotated[Tlp, BeforeValidator(_lower)] = "clear"
-    owner: Code | None = None
-    sharing: SharingIn = Field(default_factory=SharingIn)
-    links: Any = None  # derived on export (each link's status)
-    version: int | None = None
 
 
 # --- Output shapes (the export contract), for the OpenAPI description -------------------------
