@@ -7,9 +7,10 @@ statements, or a search checking a batch of ranked hits, that rendering cost abo
 `json_each`) avoids it but makes SQLite's planner scan whole tables (50-70 ms a statement).
 
 So a list is padded to the next size class (1, 2, 4, ... ids; the padding repeats the last id,
-which `IN` ignores) and bound to that many plain parameters, `:id_0 ... :id_{n-1}`: each class
-compiles once and is then reused from SQLAlchemy's cache, and both engines plan `IN (?, ?, ...)`
-as index look-ups.
+which `IN` ignores) and bound to that many plain parameters, `:idlist_0 ... :idlist_{n-1}` (not
+`id_N`: SQLAlchemy names anonymous parameters of an `id` column so): each class compiles once
+and is then reused from SQLAlchemy's cache, and both engines plan `IN (?, ?, ...)` as index
+look-ups.
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ def size_class(count: int) -> int:
 
 @cache
 def slots(size: int) -> tuple[BindParameter[Any], ...]:
-    """`size` parameters named id_0 ... id_{size-1}, for `column.in_(slots(size))`."""
-    return tuple(bindparam(f"id_{n}") for n in range(size))
+    """`size` parameters named idlist_0 ... idlist_{size-1}, for `column.in_(slots(size))`."""
+    return tuple(bindparam(f"idlist_{n}") for n in range(size))
 
 
 @cache
 def within(column: Any, size: int) -> ColumnElement[bool]:
-    """`column IN (:id_0, ..., :id_{size-1})`, built once per column and size: coercing a
-    thousand parameters into an IN list costs milliseconds."""
+    """`column IN (:idlist_0, ..., :idlist_{size-1})`, built once per column and size:
+    coercing a thousand parameters into an IN list costs milliseconds."""
     return column.in_(list(slots(size)))
 
 
@@ -43,4 +44,4 @@ def values(ids: Sequence[int]) -> dict[str, int]:
     """The parameters of `ids` for the statement of size class size_class(len(ids))."""
     size = size_class(len(ids))
     padded = [*ids, *([ids[-1]] * (size - len(ids)))] if ids else [0] * size
-    return {f"id_{n}": value for n, value in enumerate(padded)}
+    return {f"idlist_{n}": value for n, value in enumerate(padded)}

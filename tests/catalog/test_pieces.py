@@ -22,7 +22,11 @@ READERS = (None, "kgz_editor", "sau_editor", "kgz_setup", "sec_viewer")
 PATHS = ("/api/v1/risks?limit=1000", "/api/v1/risks?sort=residual_level&limit=3",
          "/api/v1/risks?sort=-residual_level&offset=1", "/api/v1/risks?residual_level=Very Low",
          "/api/v1/risks?residual_level=Low&residual_level=Moderate", "/api/v1/risks?q=hidden",
-         "/api/v1/risks?q=border*&sort=key")
+         "/api/v1/risks?q=border*&sort=key",
+         # a search within the caller's residual levels (its exceptions and the search's
+         # batches of ids are bound side by side)
+         "/api/v1/risks?q=risk&residual_level=Low&residual_level=Very Low",
+         "/api/v1/risks?q=risk&residual_level=Low&residual_level=Moderate&limit=1")
 
 
 @pytest.fixture
