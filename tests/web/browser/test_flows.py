@@ -57,11 +57,6 @@ def test_sign_in_through_the_login_form(open_as: Any) -> None:
     assert page.get_by_role("link", name=re.compile("Sign in")).count()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "catalog page bugs (catalog/risks.html, catalog/_results.html): the filter form's htmx "
-    "swap puts the #results fragment inside #results (hx-target without hx-swap='outerHTML' "
-    "or hx-select), and after Back the URL's filters come back but the selects show 'Any' "
-    "(htmx restores its snapshot, which does not keep a select's chosen value)"))
 def test_catalog_filters_are_in_the_url_and_the_back_button_restores(
         open_as: Any, live: Live) -> None:
     page = open_as("kaz_editor")
