@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -81,3 +82,24 @@ def test_reused_parts_give_the_fresh_answers_through_every_change(node: Node) ->
         assert again == _answers(fresh, node), change
         assert again != first, change  # the change shows through the reused parts
         first = again
+
+
+def test_a_full_store_of_parts_starts_again_without_losing_a_page(node: Node) -> None:
+    """With room for one record, every page overflows the store: still the fresh answer."""
+    from riskatlas.catalog import queries, records
+    from riskatlas.catalog.matrix import active_matrix
+    from riskatlas.cli_options import operator_scope
+    from riskatlas.runtime import Runtime
+
+    runtime = Runtime(Settings(database_url=node.db_url))
+    matrix, scope = active_matrix(runtime.settings), operator_scope()
+    pieces = records.Pieces(max_records=1)
+    with runtime.sessions() as session:
+        fresh = queries.list_risks(session, matrix, scope, queries.RiskFilters(), raw_json=True)
+        for _ in range(2):  # the second time, some parts are found and the rest overflow
+            total, items = queries.list_risks(session, matrix, scope, queries.RiskFilters(),
+                                              raw_json=True, pieces=pieces)
+            assert total == fresh[0] >= 3
+            assert [orjson.loads(orjson.dumps(i)) for i in items] == [
+                orjson.loads(orjson.dumps(i)) for i in fresh[1]]
+    assert len(pieces.parts) <= fresh[0]

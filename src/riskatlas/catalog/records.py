@@ -364,24 +364,28 @@ class Pieces:
 def _from_pieces(session: Session, matrix: Matrix, scope: Scope, ids: list[int],
                  aggregation: str, pieces: Pieces) -> list[Any]:
     parts = pieces.at(int(session.connection().execute(READ_GENERATION).scalar() or 0))
-    missing = [rid for rid in ids if rid not in parts]
+    # This page's parts, taken at once: another request (a search runs in the thread pool) may
+    # replace the shared map meanwhile, and this page must not lose what it found.
+    page = {rid: parts[rid] for rid in ids if rid in parts}
+    missing = [rid for rid in ids if rid not in page]
     if missing:
         built = risk_records(session, matrix, scope, [Risk.id.in_(missing)], (Risk.key,),
                              aggregation=aggregation, raw_json=True)
         if len(parts) + len(built) > pieces.max_records:
-            parts.clear()
+            parts = pieces.parts = {}  # full: start again (the old map's readers keep theirs)
         by_key: dict[str, int] = {key: rid for key, rid in session.connection().execute(
             select(Risk.key, Risk.id).where(Risk.id.in_(missing)))}
         for record in built:
             for name in CALLER_FIELDS:
                 del record[name]
-            parts[by_key[record["key"]]] = (orjson.dumps(record),
-                                            matrix.parse("likelihood", record["likelihood"]),
-                                            matrix.parse("impact", record["impact"]))
+            rid = by_key[record["key"]]
+            page[rid] = parts[rid] = (orjson.dumps(record),
+                                      matrix.parse("likelihood", record["likelihood"]),
+                                      matrix.parse("impact", record["impact"]))
     links = _Reader(session, ids).grouped(_linked(scope.measures, "risk"))
     out = []
     for rid in ids:
-        authored, likelihood, impact = parts[rid]
+        authored, likelihood, impact = page[rid]
         mine = links.get(rid, [])
         tail = orjson.dumps({
             "residual_level": matrix.label("level", _residual(matrix, likelihood, impact, mine)),
