@@ -83,8 +83,8 @@ def test_pagination_and_labels(db_url: str, cheap_hashing: None,  # noqa: F811
     headers = node.headers("kgz_editor")
     first = node.client.get("/risks?domain=migration", headers=headers).text
     assert len(page_keys(first)) == 25 and 'rel="next"' in first
-    nxt = re.search(r'<a href="([^"]+)" hx-get="[^"]+" hx-target="#results" hx-push-url="true" '
-                    r'rel="next"', first)
+    nxt = re.search(r'<a href="([^"]+)" hx-get="[^"]+" hx-target="#results" '
+                    r'hx-swap="outerHTML" hx-push-url="true" rel="next"', first)
     assert nxt
     second = node.client.get(nxt.group(1).replace("&amp;", "&"), headers=headers).text
     assert page_keys(second) == ["CA-PAG-025", "CA-PAG-026"]
