@@ -107,8 +107,6 @@ def _differing(session: Session, matrix: Matrix, scope: Scope) -> dict[int, list
     if kept is not None and kept[0] == generation:
         return kept[1]
     conn = session.connection()
-    effective = (RiskMeasure.status == "accepted",
-                 Measure.status.in_(sorted(EFFECTIVE_STATUSES)))
     # Risks with a measure in effect that the scope hides: the hidden measures first (a CLEAR
     # measure is never hidden; the scope's columns are indexed), then their links. Starting
     # from the links instead read every linked measure's row: ten times slower.
@@ -122,11 +120,7 @@ def _differing(session: Session, matrix: Matrix, scope: Scope) -> dict[int, list
     if not hidden:
         rows: list[Any] = []
     else:
-        seen = (select(RiskMeasure.risk_id.label("risk_id"),
-                       func.max(Measure.effect_likelihood).label("el"),
-                       func.max(Measure.effect_impact).label("ei"))
-                .join(Measure).where(*effective, scope.measures, RiskMeasure.risk_id.in_(hidden))
-                .group_by(RiskMeasure.risk_id).subquery())
+        seen = _visible_effects(scope.measures, RiskMeasure.risk_id.in_(hidden))
         rows = list(conn.execute(
             select(Risk.id, Risk.likelihood, Risk.impact, Risk.residual_level, seen.c.el,
                    seen.c.ei)
@@ -490,15 +484,16 @@ def measure_effects(session: Session, matrix: Matrix, scope: Scope,
 CLOSED_MEASURES = frozenset({"implemented", "evaluated", "abandoned", "retired"})
 
 
-def _visible_effects(scope: Scope) -> Any:
-    """Per risk, the strongest effect on each axis among the visible accepted measures in
-    effect (catalog.scoring.residual), as a subquery (risk_id, el, ei)."""
+def _visible_effects(measures: ColumnElement[bool], *where: ColumnElement[bool]) -> Any:
+    """Per risk, the strongest effect on each axis among the accepted measures in effect that
+    the `measures` clause of a scope lets the caller see (catalog.scoring.residual), as a
+    subquery (risk_id, el, ei)."""
     return (select(RiskMeasure.risk_id.label("risk_id"),
                    func.max(Measure.effect_likelihood).label("el"),
                    func.max(Measure.effect_impact).label("ei"))
             .join(Measure, Measure.id == RiskMeasure.measure_id)
             .where(RiskMeasure.status == "accepted",
-                   Measure.status.in_(sorted(EFFECTIVE_STATUSES)), scope.measures)
+                   Measure.status.in_(sorted(EFFECTIVE_STATUSES)), measures, *where)
             .group_by(RiskMeasure.risk_id).subquery())
 
 
@@ -531,13 +526,7 @@ def _inherent_statement(risks: ColumnElement[bool]) -> Any:
 # sharing.policy.scope_for): building and hashing one costs more than running it.
 @lru_cache(maxsize=512)
 def _heat_statement(risks: ColumnElement[bool], measures: ColumnElement[bool]) -> Any:
-    effects = (select(RiskMeasure.risk_id.label("risk_id"),
-                      func.max(Measure.effect_likelihood).label("el"),
-                      func.max(Measure.effect_impact).label("ei"))
-               .join(Measure, Measure.id == RiskMeasure.measure_id)
-               .where(RiskMeasure.status == "accepted",
-                      Measure.status.in_(sorted(EFFECTIVE_STATUSES)), measures)
-               .group_by(RiskMeasure.risk_id).subquery())
+    effects = _visible_effects(measures)
     return (select(Risk.likelihood, Risk.impact, effects.c.el, effects.c.ei, func.count())
             .select_from(Risk).outerjoin(effects, effects.c.risk_id == Risk.id).where(risks)
             .group_by(Risk.likelihood, Risk.impact, effects.c.el, effects.c.ei))
