@@ -18,11 +18,11 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "riskatlas"
 
 BASE = 0
-DOMAINS = ("audit", "parties", "sharing", "search", "catalog")  # bottom to top: 1 .. 5
-SCHEMA = 6  # riskatlas.models and the migrations: above every domain, Alembic sees them all
-KITS = 7  # web.* (deps, cache, errors, openapi, ...) | cli_options, output
-DOORS = 8  # each domain's routes, pages, *_routes | cli, *_cli
-TOP = 9  # web.app | riskatlas.cli, docgen
+DOMAINS = ("audit", "parties", "sharing", "search", "catalog", "warning")  # bottom to top: 1 .. 6
+SCHEMA = 7  # riskatlas.models and the migrations: above every domain, Alembic sees them all
+KITS = 8  # web.* (deps, cache, errors, openapi, ...) | cli_options, output
+DOORS = 9  # each domain's routes, pages, *_routes | cli, *_cli
+TOP = 10  # web.app | riskatlas.cli, docgen
 BASE_MODULES = {"riskatlas", "riskatlas.config", "riskatlas.db", "riskatlas.migrate",
                 "riskatlas.runtime", "riskatlas.generation", "riskatlas.idlist"}
 CLI_KIT = {"riskatlas.cli_options", "riskatlas.output"}
