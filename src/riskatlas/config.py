@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         64, ge=0, description="Memory per server process for reusing API read answers "
         "(0: off; see docs/api.md)."
     )
+    read_index: bool = Field(
+        True, description="Keep the risk list's filter, sort and search-match columns in "
+        "memory per server process, for one read generation (see docs/api.md)."
+    )
     max_body_bytes: int = Field(
         2 << 20, ge=1, description="Largest request body accepted, in bytes; larger ones get "
         "413 (default 2 MiB)."

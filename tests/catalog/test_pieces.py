@@ -38,13 +38,16 @@ def node(db_url: str, tmp_path: Path) -> Node:
 
 
 def _apps(db_url: str) -> tuple[TestClient, TestClient]:
-    """The app as deployed (reuse on: answers and pieces) and one with all reuse off."""
+    """The app as deployed (reuse on: answers, pieces, the list index) and one with all of it
+    off."""
     reuse = TestClient(create_app(Settings(database_url=db_url, public_mode=True,
                                            cookie_secure=False)))
     fresh = TestClient(create_app(Settings(database_url=db_url, public_mode=True,
-                                           cookie_secure=False, read_cache_mb=0)))
+                                           cookie_secure=False, read_cache_mb=0,
+                                           read_index=False)))
     assert reuse.app.state.pieces is not None  # type: ignore[attr-defined]
     assert fresh.app.state.pieces is None  # type: ignore[attr-defined]
+    assert fresh.app.state.listing is None  # type: ignore[attr-defined]
     return reuse, fresh
 
 

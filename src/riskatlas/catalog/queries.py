@@ -15,6 +15,7 @@ from typing import Any, get_args
 from sqlalchemy import ColumnElement, and_, bindparam, case, false, func, not_, select, union_all
 from sqlalchemy.orm import Session
 
+from riskatlas.catalog import listing as lst
 from riskatlas.catalog import records as rec
 from riskatlas.catalog.files import dump_yaml
 from riskatlas.catalog.matrix import Matrix, MatrixError
@@ -31,7 +32,7 @@ from riskatlas.catalog.schemas import DOMAINS, Category, MeasureKind, MeasureSta
 from riskatlas.catalog.scoring import EFFECTIVE_STATUSES, MAX_EFFECT, residual
 from riskatlas.generation import READ_GENERATION
 from riskatlas.parties.models import Organisation, State
-from riskatlas.search.service import Indexed, register, search
+from riskatlas.search.service import Indexed, all_matches, register, search
 from riskatlas.sharing.policy import Scope
 
 RANKED_CHUNK = 500  # search hits turned into records per query
@@ -279,6 +280,7 @@ def list_risks(
     limit: int | None = None, offset: int = 0, extra: list[ColumnElement[bool]] | None = None,
     q: str | None = None, aggregation: str = "max", sort: str | None = None,
     raw_json: bool = False, pieces: rec.Pieces | None = None,
+    listing: lst.Listing | None = None,
 ) -> tuple[int, list[Any]]:
     """Total count and one page of the risks the scope allows and the filters select.
 
@@ -289,6 +291,11 @@ def list_risks(
     """
     if filters.strict:
         filters.check(session, matrix)
+    if listing is not None and not extra:
+        total, ids = _from_index(session, matrix, scope, filters, limit, offset, q, sort,
+                                 listing)
+        return total, rec.risk_records(session, matrix, scope, aggregation=aggregation,
+                                       raw_json=raw_json, pieces=pieces, ids=ids)
     by_residual = bool(filters.residual_level) or (sort or "").lstrip("-") == "residual_level"
     residual = residual_level(session, matrix, scope) if by_residual else None
     where = filters.where(matrix, residual) + (extra or [])
@@ -297,14 +304,59 @@ def list_risks(
         return found, _ranked(Risk, hits, lambda w, order: rec.risk_records(
             session, matrix, scope, w, order, aggregation=aggregation, raw_json=raw_json,
             pieces=pieces))
-    total = session.scalar(select(func.count()).select_from(Risk).where(scope.risks, *where))
-    return int(total or 0), rec.risk_records(session, matrix, scope, where,
+    count = session.scalar(select(func.count()).select_from(Risk).where(scope.risks, *where))
+    return int(count or 0), rec.risk_records(session, matrix, scope, where,
                                              _order(Risk, RISK_SORTS, sort,
                                                     {"residual_level": residual}
                                                     if residual is not None else None),
                                              limit=limit,
                                              offset=offset, aggregation=aggregation,
                                              raw_json=raw_json, pieces=pieces)
+
+
+def _from_index(
+    session: Session, matrix: Matrix, scope: Scope, filters: RiskFilters, limit: int | None,
+    offset: int, q: str | None, sort: str | None, listing: lst.Listing,
+) -> tuple[int, list[int]]:
+    """list_risks's total and page of ids from the list index (catalog.listing): the same
+    filters, order, ranking and ties as the SQL of list_risks, as set operations."""
+    index = listing.at(session)
+    chosen: frozenset[int] | set[int] = lst.visible(index, session, scope)
+    key = (scope.measures, matrix.name, matrix.grid)
+
+    def differing() -> dict[int, list[int]]:
+        return {} if scope.complete else _differing(session, matrix, scope)
+
+    wanted = (("domain", [_norm(v) for v in filters.domain]),
+              ("category", [_norm(v) for v in filters.category]),
+              ("status", [_norm(v) for v in filters.status]),
+              ("level", _levels(matrix, filters.level)),
+              ("state", [v.strip().upper() for v in filters.state]))
+    for name, values in wanted:
+        if getattr(filters, name):  # a filter given whose values name nothing matches nothing
+            chosen = chosen & lst.union(index.sets[name], values)
+    if filters.residual_level:
+        by_level = lst.residual(index, key, differing)[1]
+        chosen = chosen & lst.union(by_level, _levels(matrix, filters.residual_level))
+    if q is not None and q.strip():
+        hits = [rid for rid, _ in lst.ranked(index, "risk", q,
+                                             lambda: all_matches(session, RISK_SEARCH, q))
+                if rid in chosen]
+        end = None if limit is None else offset + max(limit, 0)
+        return len(hits), hits[offset:end]
+    if not sort:
+        ordered = index.keys
+    else:
+        _order(Risk, RISK_SORTS, sort)  # the same error for a sort that names nothing
+        name, descending = sort.removeprefix("-"), sort.startswith("-")
+        if name == "residual_level":
+            levels = lst.residual(index, key, differing)[0]
+            ordered = lst.residual_order(index, key, levels, descending)
+        elif name == "key" and not descending:
+            ordered = index.keys
+        else:
+            ordered = lst.order(index, session, name, descending)
+    return len(chosen), lst.page(ordered, chosen, offset, limit)
 
 
 def list_measures(

@@ -65,6 +65,21 @@ def _by_key(session: Session, allowed: ColumnElement[bool], model: Any, key: str
     return list(session.connection().execute(stmt, {"key": key.upper()}).scalars())
 
 
+def _allowed(session: Session, scope: Scope, ids: list[int]) -> list[int]:
+    """The risks of `ids` that the scope allows, in the order given (the policy's clause in the
+    SQL, whoever chose the ids)."""
+    if not ids:
+        return []
+    stmt = _scoped_ids(scope.risks, idlist.size_class(len(ids)))
+    allowed = set(session.connection().execute(stmt, idlist.values(ids)).scalars())
+    return [rid for rid in ids if rid in allowed]
+
+
+@lru_cache(maxsize=1024)
+def _scoped_ids(allowed: ColumnElement[bool], size: int) -> AnySelect:
+    return select(Risk.id).where(allowed, idlist.within(Risk.id, size))
+
+
 @lru_cache(maxsize=1024)
 def _key_lookup(allowed: ColumnElement[bool], model: Any) -> AnySelect:
     return select(model.id).where(allowed, model.key == bindparam("key"))
@@ -259,8 +274,10 @@ def risk_records(
     key: str | None = None,
     raw_json: bool = False,
     pieces: Pieces | None = None,
+    ids: list[int] | None = None,
 ) -> list[Any]:
-    """Risks the scope allows, matching `where` (or the one `key`), in the export shape.
+    """Risks the scope allows, matching `where` (or the one `key`, or of `ids` in their
+    order: a page the list index chose), in the export shape.
 
     `regional` combines the members' national assessments by the aggregation rule. With
     `raw_json` the multilingual texts are orjson.Fragment objects holding the stored JSON
@@ -268,9 +285,13 @@ def risk_records(
     `pieces`, each record of a page is one orjson.Fragment, its caller-independent part
     reused from `pieces` (see Pieces).
     """
-    in_ids = _by_key(session, scope.risks, Risk, key) if key is not None else _selection(
-        session, select(Risk.id).where(scope.risks, *where).order_by(*order).offset(offset),
-        limit)
+    if ids is not None:
+        in_ids: Any = _allowed(session, scope, ids)
+    elif key is not None:
+        in_ids = _by_key(session, scope.risks, Risk, key)
+    else:
+        in_ids = _selection(session, select(Risk.id).where(scope.risks, *where)
+                            .order_by(*order).offset(offset), limit)
     if isinstance(in_ids, list) and not in_ids:
         return []
     if pieces is not None and isinstance(in_ids, list):

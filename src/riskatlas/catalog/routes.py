@@ -203,6 +203,7 @@ async def list_risks(
                                   q=q, sort=sort,
                                   aggregation=runtime.settings.aggregation, raw_json=True,
                                   pieces=getattr(request.app.state, "pieces", None),
+                                  listing=getattr(request.app.state, "listing", None),
                                   threaded=bool(q))
     except queries.FilterError as exc:
         raise _bad_filters(exc) from None

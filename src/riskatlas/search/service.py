@@ -240,6 +240,28 @@ def search(
     return _sqlite_search(session, indexed, fts5_query(groups), allowed, limit, offset)
 
 
+def all_matches(session: Session, entity: str | Indexed, q: str) -> list[tuple[int, float]]:
+    """Every record of `entity` matching `q`, as (record id, rank), in no particular order and
+    whoever asks: ranks as `search` gives them (higher is better). For an index that keeps the
+    matches of a query for one read generation and applies a caller's scope to them itself
+    (catalog.listing); `search` is the one-call form with the scope in the SQL."""
+    indexed = _indexed(entity)
+    groups = parse(q)
+    if not groups:
+        return []
+    if _postgresql(session):
+        doc = SearchDocument
+        ts = cast(bindparam("tsq", tsquery(groups)), TSQUERY)
+        stmt = select(doc.record_id, func.ts_rank(doc.tsv, ts)).where(
+            doc.entity == indexed.entity, doc.tsv.op("@@")(ts))
+        return [(int(rid), float(rank)) for rid, rank in session.execute(stmt)]
+    fts = fts_table(indexed.entity)
+    rows = session.execute(sql_text(f"SELECT rowid, rank FROM {fts} WHERE {fts} MATCH :q"),
+                           {"q": fts5_query(groups)})
+    # FTS5's rank is bm25 negated (lower is better); return higher-is-better, as search does.
+    return [(int(rid), -float(rank)) for rid, rank in rows]
+
+
 def _postgresql_search(
     session: Session, indexed: Indexed, query: str, allowed: ColumnElement[bool],
     limit: int | None, offset: int,

@@ -17,6 +17,7 @@ from riskatlas.catalog import (
     assessment_pages,
     assessment_routes,
     country_pages,
+    listing,
     measure_pages,
     records,
     risk_pages,
@@ -57,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # risk, so the same setting bounds them; 0 turns every kind of answer reuse off.
     app.state.pieces = (records.Pieces((runtime.settings.read_cache_mb << 20) // 3000)
                         if runtime.settings.read_cache_mb > 0 else None)
+    # The list index (catalog.listing): risk list and search pages as set operations.
+    app.state.listing = listing.Listing() if runtime.settings.read_index else None
     app.state.principals = Principals(runtime, Generation(runtime))
     app.add_middleware(CachedReads)
     errors.install(app, runtime.settings.max_body_bytes)  # after: its checks run first

@@ -1,0 +1,206 @@
+"""The list index: the risk catalog's filter, sort and search-match columns held in memory for
+one read generation, so that a list page or a search page costs set operations instead of SQL
+scans.
+
+Why by hand: a list page's SQL (count the filtered rows, order them, skip to the offset) reads
+every matching row of the scope indexes on each request, and a search ranks every match of
+its words (bm25 / ts_rank) on each request: 10-70 ms of database work for one page of 20,
+however the statements are written. Analysts ask ever-different questions of the same 10,000
+risks, so what the pages share is kept instead: per read generation, each filter column as
+sets of ids, each sort order as a list of ids (read from the database, in its own collation),
+and the ranked matches of the queries asked; per scope, the set of ids it allows (from the
+policy's own SQL clause, `scope.risks`). No library offers such an index over SQLAlchemy
+tables; it is a few dicts and lists.
+
+It cannot go stale: everything is keyed by the read generation (riskatlas.generation; database
+triggers move it on every change of any table a record is read from), read in the same
+transaction as the data it is built from. What is per caller (the scope's ids, the residual
+level as the caller sees it) is kept per scope clause, which sharing.policy.scope_for caches
+per principal. The page's records are then read through records.risk_records, whose SQL
+applies the scope again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from riskatlas.catalog.models import Risk, RiskState
+from riskatlas.generation import READ_GENERATION
+from riskatlas.sharing.policy import Scope
+
+# The filter columns the index holds: a list filter's name -> the risks column.
+COLUMNS = {"domain": Risk.domain, "category": Risk.category, "status": Risk.status,
+           "level": Risk.level}
+_KEPT_SCOPES = 256  # scopes (principals' views) kept per generation
+_KEPT_QUERIES = 2048  # search queries whose ranked matches are kept per generation
+_KEPT_MATCHES = 2_000_000  # ... and at most this many matches in all (~100 MB at worst)
+
+
+@dataclass
+class ListIndex:
+    """The index of one read generation. Parts are built on first use, by whichever request
+    needs them, from that request's session (same generation, so the same data)."""
+
+    number: int
+    keys: list[int]  # risk ids in key order (the database's)
+    position: dict[int, int]  # id -> place in key order (ties of other orders)
+    stored_residual: dict[int, int]
+    sets: dict[str, dict[Any, set[int]]]  # filter -> value -> ids ("state" included)
+    orders: dict[Any, list[int]] = field(default_factory=dict)
+    visible: dict[Any, frozenset[int]] = field(default_factory=dict)
+    residual: dict[Any, tuple[dict[int, int], dict[int, set[int]]]] = field(
+        default_factory=dict)
+    matches: OrderedDict[tuple[str, str], list[tuple[int, float]]] = field(
+        default_factory=OrderedDict)
+    matched: int = 0  # matches kept in all
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _build(session: Session, number: int) -> ListIndex:
+    conn = session.connection()
+    keys: list[int] = []
+    stored: dict[int, int] = {}
+    sets: dict[str, dict[Any, set[int]]] = {name: {} for name in (*COLUMNS, "state")}
+    columns = list(COLUMNS.values())
+    for rid, residual, *values in conn.execute(
+            select(Risk.id, Risk.residual_level, *columns).order_by(Risk.key)):
+        keys.append(rid)
+        stored[rid] = residual
+        for name, value in zip(COLUMNS, values, strict=True):
+            sets[name].setdefault(value, set()).add(rid)
+    for rid, state in conn.execute(select(RiskState.risk_id, RiskState.state_code)):
+        sets["state"].setdefault(state, set()).add(rid)
+    return ListIndex(number, keys, {rid: n for n, rid in enumerate(keys)}, stored, sets)
+
+
+class Listing:
+    """The list index of the current read generation (one per server process)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: dict[int, ListIndex] = {}  # the newest two: a slow reader keeps its own
+
+    def latest(self) -> ListIndex | None:
+        """The index of the newest generation built so far (None before the first read)."""
+        kept = self._kept
+        return kept[max(kept)] if kept else None
+
+    def at(self, session: Session) -> ListIndex:
+        number = int(session.connection().execute(READ_GENERATION).scalar() or 0)
+        found = self._kept.get(number)
+        if found is not None:
+            return found
+        with self._lock:  # one build per generation, not one per waiting request
+            found = self._kept.get(number)
+            if found is None:
+                found = _build(session, number)
+                newest = sorted(self._kept)[-1:]
+                self._kept = {n: self._kept[n] for n in newest} | {number: found}
+            return found
+
+
+def visible(gen: ListIndex, session: Session, scope: Scope) -> frozenset[int]:
+    """The ids of the risks the scope allows: the policy's clause, run once per generation."""
+    found = gen.visible.get(scope.risks)
+    if found is None:
+        found = frozenset(session.connection().execute(
+            select(Risk.id).where(scope.risks)).scalars())
+        with gen.lock:
+            if len(gen.visible) >= _KEPT_SCOPES:
+                gen.visible.clear()
+            gen.visible[scope.risks] = found
+    return found
+
+
+def residual(gen: ListIndex, key: Any, differing: Callable[[], dict[int, list[int]]]
+             ) -> tuple[dict[int, int], dict[int, set[int]]]:
+    """The residual level as one scope sees it: (id -> level where it differs from the stored
+    one, level -> ids at that level). `differing()` gives the scope's exceptions (queries)."""
+    found = gen.residual.get(key)
+    if found is None:
+        changed = {rid: level for level, ids in differing().items() for rid in ids}
+        by_level: dict[int, set[int]] = {}
+        for rid, level in gen.stored_residual.items():
+            by_level.setdefault(changed.get(rid, level), set()).add(rid)
+        found = (changed, by_level)
+        with gen.lock:
+            if len(gen.residual) >= _KEPT_SCOPES:
+                gen.residual.clear()
+            gen.residual[key] = found
+    return found
+
+
+def union(groups: dict[Any, set[int]], values: Iterable[Any]) -> set[int]:
+    out: set[int] = set()
+    for value in values:
+        out |= groups.get(value, set())
+    return out
+
+
+def order(gen: ListIndex, session: Session, name: str, descending: bool) -> list[int]:
+    """Risk ids in the order of a stored column, ties by key, as the database sorts them."""
+    label = f"-{name}" if descending else name
+    found = gen.orders.get(label)
+    if found is None:
+        column = getattr(Risk, name)
+        found = list(session.connection().execute(select(Risk.id).order_by(
+            column.desc() if descending else column.asc(), Risk.key)).scalars())
+        gen.orders[label] = found
+    return found
+
+
+def residual_order(gen: ListIndex, key: Any, levels: dict[int, int], descending: bool
+                   ) -> list[int]:
+    """Risk ids by the residual level one scope sees (`levels`: its exceptions), ties by key."""
+    label = ("residual", key, descending)
+    found = gen.orders.get(label)
+    if found is None:
+        stored, sign = gen.stored_residual, -1 if descending else 1
+        found = sorted(gen.keys, key=lambda rid: (sign * levels.get(rid, stored[rid]),
+                                                  gen.position[rid]))
+        gen.orders[label] = found
+    return found
+
+
+def ranked(gen: ListIndex, entity: str, q: str,
+           fetch: Callable[[], list[tuple[int, float]]]) -> list[tuple[int, float]]:
+    """Every match of the query `q`, best first, ties by key, kept for the generation.
+    `fetch()` gives the unordered (id, rank) matches (search.service.all_matches)."""
+    found = gen.matches.get((entity, q))
+    if found is not None:
+        gen.matches.move_to_end((entity, q))
+        return found
+    last = len(gen.keys)
+    found = sorted(fetch(), key=lambda hit: (-hit[1], gen.position.get(hit[0], last)))
+    with gen.lock:
+        while gen.matches and (len(gen.matches) >= _KEPT_QUERIES
+                               or gen.matched + len(found) > _KEPT_MATCHES):
+            gen.matched -= len(gen.matches.popitem(last=False)[1])
+        gen.matches[(entity, q)] = found
+        gen.matched += len(found)
+    return found
+
+
+def page(ordered: Iterable[int], chosen: frozenset[int] | set[int], offset: int,
+         limit: int | None) -> list[int]:
+    """The ids of `ordered` that are in `chosen`, from `offset`, at most `limit` of them."""
+    out: list[int] = []
+    if limit is not None and limit <= 0:
+        return out
+    skip = offset
+    for rid in ordered:
+        if rid in chosen:
+            if skip:
+                skip -= 1
+                continue
+            out.append(rid)
+            if limit is not None and len(out) >= limit:
+                break
+    return out
