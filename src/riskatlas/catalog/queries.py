@@ -292,10 +292,13 @@ def list_risks(
     if filters.strict:
         filters.check(session, matrix)
     if listing is not None and not extra:
+        index = listing.at(session)
         total, ids = _from_index(session, matrix, scope, filters, limit, offset, q, sort,
-                                 listing)
-        return total, rec.risk_records(session, matrix, scope, aggregation=aggregation,
-                                       raw_json=raw_json, pieces=pieces, ids=ids)
+                                 index)
+        return total, rec.risk_records(
+            session, matrix, scope, aggregation=aggregation, raw_json=raw_json, pieces=pieces,
+            chosen=lst.Chosen(ids, scope.risks),
+            visible_links=lambda page: lst.visible_links(index, session, scope, page))
     by_residual = bool(filters.residual_level) or (sort or "").lstrip("-") == "residual_level"
     residual = residual_level(session, matrix, scope) if by_residual else None
     where = filters.where(matrix, residual) + (extra or [])
@@ -316,11 +319,10 @@ def list_risks(
 
 def _from_index(
     session: Session, matrix: Matrix, scope: Scope, filters: RiskFilters, limit: int | None,
-    offset: int, q: str | None, sort: str | None, listing: lst.Listing,
+    offset: int, q: str | None, sort: str | None, index: lst.ListIndex,
 ) -> tuple[int, list[int]]:
     """list_risks's total and page of ids from the list index (catalog.listing): the same
     filters, order, ranking and ties as the SQL of list_risks, as set operations."""
-    index = listing.at(session)
     chosen: frozenset[int] | set[int] = lst.visible(index, session, scope)
     key = (scope.measures, matrix.name, matrix.grid)
 
@@ -339,11 +341,9 @@ def _from_index(
         by_level = lst.residual(index, key, differing)[1]
         chosen = chosen & lst.union(by_level, _levels(matrix, filters.residual_level))
     if q is not None and q.strip():
-        hits = [rid for rid, _ in lst.ranked(index, "risk", q,
-                                             lambda: all_matches(session, RISK_SEARCH, q))
-                if rid in chosen]
-        end = None if limit is None else offset + max(limit, 0)
-        return len(hits), hits[offset:end]
+        ordered, matched = lst.ranked(index, "risk", q,
+                                      lambda: all_matches(session, RISK_SEARCH, q))
+        return len(matched & chosen), lst.page(ordered, chosen, offset, limit)
     if not sort:
         ordered = index.keys
     else:
@@ -351,7 +351,7 @@ def _from_index(
         name, descending = sort.removeprefix("-"), sort.startswith("-")
         if name == "residual_level":
             levels = lst.residual(index, key, differing)[0]
-            ordered = lst.residual_order(index, key, levels, descending)
+            ordered = lst.residual_order(index, session, key, levels, descending)
         elif name == "key" and not descending:
             ordered = index.keys
         else:

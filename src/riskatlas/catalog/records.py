@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Select, Text, bindparam, cast, select
 from sqlalchemy.orm import Session, aliased
 
 from riskatlas import idlist
+from riskatlas.catalog.listing import Chosen
 from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import (
     Actor,
@@ -63,21 +64,6 @@ def _by_key(session: Session, allowed: ColumnElement[bool], model: Any, key: str
     """The id of the record `key` when the scope allows it (a detail page), else []."""
     stmt = _key_lookup(allowed, model)
     return list(session.connection().execute(stmt, {"key": key.upper()}).scalars())
-
-
-def _allowed(session: Session, scope: Scope, ids: list[int]) -> list[int]:
-    """The risks of `ids` that the scope allows, in the order given (the policy's clause in the
-    SQL, whoever chose the ids)."""
-    if not ids:
-        return []
-    stmt = _scoped_ids(scope.risks, idlist.size_class(len(ids)))
-    allowed = set(session.connection().execute(stmt, idlist.values(ids)).scalars())
-    return [rid for rid in ids if rid in allowed]
-
-
-@lru_cache(maxsize=1024)
-def _scoped_ids(allowed: ColumnElement[bool], size: int) -> AnySelect:
-    return select(Risk.id).where(allowed, idlist.within(Risk.id, size))
 
 
 @lru_cache(maxsize=1024)
@@ -274,19 +260,23 @@ def risk_records(
     key: str | None = None,
     raw_json: bool = False,
     pieces: Pieces | None = None,
-    ids: list[int] | None = None,
+    chosen: Chosen | None = None,
+    visible_links: Callable[[list[int]], dict[int, list[Any]]] | None = None,
 ) -> list[Any]:
-    """Risks the scope allows, matching `where` (or the one `key`, or of `ids` in their
-    order: a page the list index chose), in the export shape.
+    """Risks the scope allows, matching `where` (or the one `key`, or those `chosen` from the
+    scope's ids by the list index, in their order), in the export shape.
 
     `regional` combines the members' national assessments by the aggregation rule. With
     `raw_json` the multilingual texts are orjson.Fragment objects holding the stored JSON
     (only orjson can write them; an export skips decoding and encoding them again). With
     `pieces`, each record of a page is one orjson.Fragment, its caller-independent part
-    reused from `pieces` (see Pieces).
+    reused from `pieces` (see Pieces), and `visible_links(ids)` may give the visible links (the list
+    index's) instead of a query.
     """
-    if ids is not None:
-        in_ids: Any = _allowed(session, scope, ids)
+    if chosen is not None:
+        if chosen.clause is not scope.risks:
+            raise ValueError("risk ids chosen under another scope")
+        in_ids: Any = chosen.ids
     elif key is not None:
         in_ids = _by_key(session, scope.risks, Risk, key)
     else:
@@ -295,7 +285,8 @@ def risk_records(
     if isinstance(in_ids, list) and not in_ids:
         return []
     if pieces is not None and isinstance(in_ids, list):
-        return _from_pieces(session, matrix, scope, in_ids, aggregation, pieces)
+        return _from_pieces(session, matrix, scope, in_ids, aggregation, pieces,
+                            visible_links)
     read = _Reader(session, in_ids)
     if read.inline:
         rows = _in_order(read.rows(_RISK_ROWS_RAW if raw_json else _RISK_ROWS), in_ids)
@@ -383,7 +374,9 @@ class Pieces:
 
 
 def _from_pieces(session: Session, matrix: Matrix, scope: Scope, ids: list[int],
-                 aggregation: str, pieces: Pieces) -> list[Any]:
+                 aggregation: str, pieces: Pieces,
+                 visible_links: Callable[[list[int]], dict[int, list[Any]]] | None = None,
+                 ) -> list[Any]:
     parts = pieces.at(int(session.connection().execute(READ_GENERATION).scalar() or 0))
     # This page's parts, taken at once: another request (a search runs in the thread pool) may
     # replace the shared map meanwhile, and this page must not lose what it found.
@@ -403,7 +396,8 @@ def _from_pieces(session: Session, matrix: Matrix, scope: Scope, ids: list[int],
             page[rid] = parts[rid] = (orjson.dumps(record),
                                       matrix.parse("likelihood", record["likelihood"]),
                                       matrix.parse("impact", record["impact"]))
-    links = _Reader(session, ids).grouped(_linked(scope.measures, "risk"))
+    links = (visible_links(ids) if visible_links is not None
+             else _Reader(session, ids).grouped(_linked(scope.measures, "risk")))
     out = []
     for rid in ids:
         authored, likelihood, impact = page[rid]

@@ -197,14 +197,16 @@ async def list_risks(
     filters = queries.RiskFilters(domain=domain or [], state=state or [], level=level or [],
                                   residual_level=residual_level or [], status=status or [],
                                   category=category or [], strict=True)
+    listing = getattr(request.app.state, "listing", None)
     try:
+        # A search through the list index costs what a list page does (its matches are ranked
+        # once per generation): the thread pool's hand-off would cost more than it saves.
         total, items = await read(runtime, _page, queries.list_risks,
                                   active_matrix(runtime.settings), scope, filters, limit, offset,
                                   q=q, sort=sort,
                                   aggregation=runtime.settings.aggregation, raw_json=True,
                                   pieces=getattr(request.app.state, "pieces", None),
-                                  listing=getattr(request.app.state, "listing", None),
-                                  threaded=bool(q))
+                                  listing=listing, threaded=bool(q) and listing is None)
     except queries.FilterError as exc:
         raise _bad_filters(exc) from None
     return OrjsonResponse({"total": total, "limit": limit, "offset": offset, "items": items})
