@@ -8,8 +8,9 @@ validates through catalog.importer, so these rules hold for all of them:
 - A field the input does not carry keeps its stored value: marking, sharing, owner and links are
   never reset by omission (texts keep the languages the input does not carry).
 - A writer (a principal; None is the local operator, who holds the database itself) changes only
-  records of its own organisation, as an editor; national assessments are written only by
-  editors and analysts of an organisation of that member state.
+  records of its own organisation, as an editor; the editors of a measure's lead organisation
+  change its status and progress, and nothing else (`lead_may_change`); national assessments
+  are written only by editors and analysts of an organisation of that member state.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from riskatlas.catalog import records as rec
+from riskatlas.catalog import shapes
 from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import Measure, Risk
 from riskatlas.catalog.schemas import MeasureIn, RiskIn
@@ -35,8 +37,7 @@ CHUNK = 500
 # (tests/test_layers.py fails if any other module touches it); readers get a principal's Scope.
 _STORED = FullAccess("validation")
 # Shown on export but decided elsewhere: never taken from an input record.
-DERIVED = {"risks": ("residual_level", "regional", "version", "links", "assessments"),
-           "measures": ("version", "links")}
+DERIVED = {"risks": shapes.RISK.derived, "measures": shapes.MEASURE.derived}
 # Mappings whose keys an input may carry one at a time (a CSV column per language).
 MERGED = {"title", "summary", "rationale", "effect"}
 # Lists of keys of records on the other side of a link, and which side they name.
@@ -59,34 +60,20 @@ def authored(record: dict[str, Any], entity: str) -> dict[str, Any]:
 
 def risk_record(risk: RiskIn, matrix: Matrix, owner: str) -> dict[str, Any]:
     """The authored part of a risk's export record, as a version snapshot stores it."""
-    return {
-        "key": risk.key, "title": risk.title, "summary": risk.summary,
-        "category": risk.category, "domain": risk.domain, "states": risk.states,
-        "actors": risk.actors,
-        "likelihood": matrix.label("likelihood", risk.likelihood),
-        "impact": matrix.label("impact", risk.impact),
+    return shapes.RISK.snapshot(risk, matrix, {
         "level": matrix.label("level", matrix.level(risk.likelihood, risk.impact)),
-        "rationale": risk.rationale, "trend": risk.trend, "horizon": risk.horizon,
-        "drivers": risk.drivers, "warning_signs": risk.warning_signs,
-        "sources": [s.model_dump() for s in risk.sources],
-        "tlp": risk.tlp, "status": risk.status, "owner": owner,
+        "sources": [s.model_dump() for s in risk.sources], "owner": owner,
         "sharing": risk.sharing.model_dump(),
         # The owner's decisions on links (the read model lists them by key).
         "measures": sorted(risk.measures), "rejected_measures": sorted(risk.rejected_measures),
-    }
+    })
 
 
-def measure_record(measure: MeasureIn, owner: str) -> dict[str, Any]:
-    return {
-        "key": measure.key, "title": measure.title, "summary": measure.summary,
-        "kind": measure.kind, "treatment": measure.treatment, "lead": measure.lead,
-        "states": measure.states, "status": measure.status,
-        "effect": measure.effect.model_dump(), "risks": measure.risks,
-        "start": measure.start, "end": measure.end, "progress": measure.progress,
-        "sources": [s.model_dump() for s in measure.sources], "rationale": measure.rationale,
-        "tlp": measure.tlp,
-        "owner": owner, "sharing": measure.sharing.model_dump(),
-    }
+def measure_record(measure: MeasureIn, matrix: Matrix, owner: str) -> dict[str, Any]:
+    return shapes.MEASURE.snapshot(measure, matrix, {
+        "sources": [s.model_dump() for s in measure.sources], "owner": owner,
+        "sharing": measure.sharing.model_dump(),
+    })
 
 
 def stored_records(
@@ -174,6 +161,27 @@ class Writer:
 
 
 OPERATOR = Writer(None)
+
+# A measure's lead organisation reports on the work: its editors change these fields of the
+# measure and only these; the owner's editors change everything (sharing.policy.may_change).
+# The one rule for every door (API, pages, import): docs/sharing.md, "Who changes a record".
+LEAD_FIELDS = frozenset({"status", "progress"})
+
+
+def lead_may_change(who: Principal, lead_key: str | None, fields: Iterable[str]) -> bool:
+    """Whether `who` may change `fields` (top-level names) of a measure led by `lead_key`, as
+    an editor of its lead organisation."""
+    names = set(fields)
+    return (who.can_write and lead_key is not None and who.org_key == lead_key
+            and bool(names) and names <= LEAD_FIELDS)
+
+
+def may_change_measure(who: Principal, measure: dict[str, Any],
+                       fields: Iterable[str] = LEAD_FIELDS) -> bool:
+    """Whether `who` may change `fields` of a measure as read (`owner` and `lead` keys): an
+    editor of its owner changes any field, an editor of its lead the LEAD_FIELDS."""
+    return ((who.can_write and measure["owner"] == who.org_key)
+            or lead_may_change(who, measure.get("lead"), fields))
 
 
 def writer_for(session: Session, principal: Principal | None) -> Writer:

@@ -212,8 +212,10 @@ def _check_rights(matrix: Matrix, batch: Batch, where: dict[int, Item],
             if model.owner != stored["owner"] and not writer.operator:
                 found.add(item, ("owner",), "the owner organisation cannot be changed")
             elif _authored_changed(matrix, section, model, stored):
-                if not writer.may_change(stored["owner"]):
-                    found.add(item, ("key",), _refusal(writer, stored["owner"], "change it"))
+                if not writer.may_change(stored["owner"]) and \
+                        not _lead_change(matrix, section, model, stored, writer):
+                    found.add(item, ("key",), _refusal(writer, stored["owner"], "change it",
+                                                       stored.get("lead")))
                 elif model.tlp == "red" and who is not None and \
                         who.username not in model.sharing.users:
                     found.add(item, ("sharing", "users"), "a RED record is read only by the "
@@ -225,14 +227,30 @@ def _check_rights(matrix: Matrix, batch: Batch, where: dict[int, Item],
 
 def _authored_changed(matrix: Matrix, section: str, model: Any, stored: dict[str, Any]) -> bool:
     snapshot = (checks.risk_record(model, matrix, model.owner) if section == "risks"
-                else checks.measure_record(model, model.owner))
+                else checks.measure_record(model, matrix, model.owner))
     return snapshot != checks.authored(stored, section)
 
 
-def _refusal(writer: checks.Writer, owner: str | None, what: str) -> str:
+def _lead_change(matrix: Matrix, section: str, model: Any, stored: dict[str, Any],
+                 writer: checks.Writer) -> bool:
+    """A change of a measure's lead fields alone, by an editor of its lead organisation
+    (checks.lead_may_change): the record with those fields as stored is unchanged."""
+    who = writer.principal
+    if section != "measures" or who is None or \
+            not checks.lead_may_change(who, stored.get("lead"), checks.LEAD_FIELDS):
+        return False
+    rest = model.model_copy(update={name: stored.get(name) for name in checks.LEAD_FIELDS})
+    return not _authored_changed(matrix, section, rest, stored)
+
+
+def _refusal(writer: checks.Writer, owner: str | None, what: str,
+             lead: str | None = None) -> str:
     who = writer.principal
     if who is not None and (who.role not in {"editor", "admin"} or who.token_scope == "read"):
         return f"the {who.role} role cannot {what}"
+    if who is not None and lead is not None and who.org_key == lead:
+        return (f"owned by {owner}: as its lead organisation, {lead} changes only its "
+                f"{' and '.join(sorted(checks.LEAD_FIELDS))}")
     return (f"owned by {owner}: only its editors {what}; other organisations propose "
             "changes instead")
 

@@ -14,9 +14,10 @@ from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Select, Text, bindparam, cast, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from riskatlas import idlist
+from riskatlas.catalog import shapes
 from riskatlas.catalog.listing import Chosen
 from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import (
@@ -212,15 +213,14 @@ def _same(value: Any) -> Any:
 
 def _risk_rows(order: Sequence[Any], raw: bool = False) -> Callable[[Any], AnySelect]:
     def build(ids: Any) -> AnySelect:
-        owner = aliased(Organisation)
         # Columns, not ORM entities: building 10,000 Risk objects to read them costs seconds.
-        return (select(Risk.id, Risk.key, _json(Risk.title, raw), _json(Risk.summary, raw),
-                       Risk.category, Risk.domain, Risk.likelihood, Risk.impact, Risk.level,
-                       Risk.residual_level, _json(Risk.rationale, raw), Risk.trend,
-                       Risk.horizon, _json(Risk.drivers, raw), _json(Risk.warning_signs, raw),
-                       Risk.tlp, Risk.status, Risk.version, owner.key)
-                .join(owner, owner.id == Risk.owner_org_id)
-                .where(_within(Risk.id, ids)).order_by(*order))
+        # The id and the raw ratings (for the residual rating), then the shape's columns.
+        columns, joins = shapes.RISK.select_columns(lambda c: _json(c, raw))
+        stmt = select(Risk.id, Risk.likelihood.label("raw_likelihood"),
+                      Risk.impact.label("raw_impact"), *columns)
+        for target, on in joins:
+            stmt = stmt.join(target, on)
+        return stmt.where(_within(Risk.id, ids)).order_by(*order)
     return build
 
 
@@ -300,29 +300,15 @@ def risk_records(
     sources = _sources(read, "risk")
     shares = _shares(read, "risk")
     out = []
-    for (rid, key, title, summary, category, domain, likelihood, impact, level, _stored_residual,
-         rationale, trend, horizon, drivers, warning_signs, tlp, status, version,
-         owner_key) in rows:
+    for rid, likelihood, impact, *values in rows:
         national = assessments.get(rid, [])
         combined = regional(matrix, [(lik, imp) for _, lik, imp, _, _ in national], aggregation)
-        out.append({
-            "key": key,
-            "title": text(title),
-            "summary": text(summary),
-            "category": category,
-            "domain": domain,
+        links = measures.get(rid, [])
+        out.append(shapes.RISK.record(iter(values), matrix, text, {
             "states": states.get(rid, []),
             "actors": actors.get(rid, []),
-            "likelihood": matrix.label("likelihood", likelihood),
-            "impact": matrix.label("impact", impact),
-            "level": matrix.label("level", level),
-            "residual_level": matrix.label("level", _residual(
-                matrix, likelihood, impact, links := measures.get(rid, []))),
-            "rationale": text(rationale),
-            "trend": trend,
-            "horizon": horizon,
-            "drivers": text(drivers),
-            "warning_signs": text(warning_signs),
+            "residual_level": matrix.label("level", _residual(matrix, likelihood, impact,
+                                                              links)),
             "sources": sources.get(rid, []),
             "assessments": [
                 {"state": s, "likelihood": matrix.label("likelihood", lik),
@@ -333,16 +319,12 @@ def risk_records(
                 "likelihood": matrix.label("likelihood", combined[0]),
                 "impact": matrix.label("impact", combined[1]),
                 "level": matrix.label("level", combined[2]), "rule": aggregation},
-            "tlp": tlp,
-            "status": status,
-            "owner": owner_key,
             "sharing": shares.get(rid) or empty_sharing(),
             # Accepted links count in the residual rating; the risk's owner decided them.
             "measures": _with(links, "accepted"),
             "rejected_measures": _with(links, "rejected"),
             "links": link_list(links, "measure"),
-            "version": version,
-        })
+        }))
     return out
 
 
@@ -412,17 +394,11 @@ def _from_pieces(session: Session, matrix: Matrix, scope: Scope, ids: list[int],
 
 def _measure_rows(order: Sequence[Any], raw: bool = False) -> Callable[[Any], AnySelect]:
     def build(ids: Any) -> AnySelect:
-        owner = aliased(Organisation)
-        lead = aliased(Organisation)
-        return (select(Measure.id, Measure.key, _json(Measure.title, raw),
-                       _json(Measure.summary, raw), Measure.kind,
-                       Measure.treatment, Measure.status, Measure.effect_likelihood,
-                       Measure.effect_impact, Measure.start, Measure.end, Measure.progress,
-                       _json(Measure.rationale, raw), Measure.tlp, Measure.version, owner.key,
-                       lead.key)
-                .join(owner, owner.id == Measure.owner_org_id)
-                .join(lead, lead.id == Measure.lead_org_id)
-                .where(_within(Measure.id, ids)).order_by(*order))
+        columns, joins = shapes.MEASURE.select_columns(lambda c: _json(c, raw))
+        stmt = select(Measure.id, *columns)
+        for target, on in joins:
+            stmt = stmt.join(target, on)
+        return stmt.where(_within(Measure.id, ids)).order_by(*order)
     return build
 
 
@@ -463,31 +439,16 @@ def measure_records(
     sources = _sources(read, "measure")
     shares = _shares(read, "measure")
     out = []
-    for (mid, key, title, summary, kind, treatment, status, effect_likelihood, effect_impact,
-         start, end, progress, rationale, tlp, version, owner_key, lead_key) in rows:
-        out.append({
-            "key": key,
-            "title": text(title),
-            "summary": text(summary),
-            "kind": kind,
-            "treatment": treatment,
-            "lead": lead_key,
+    for mid, *values in rows:
+        links = risks.get(mid, [])
+        out.append(shapes.MEASURE.record(iter(values), None, text, {
             "states": states.get(mid, []),
-            "status": status,
-            "effect": {"likelihood": effect_likelihood, "impact": effect_impact},
             # What the measure claims to treat: every link its risk's owner has not rejected.
-            "risks": _with(links := risks.get(mid, []), "pending", "accepted"),
+            "risks": _with(links, "pending", "accepted"),
             "links": link_list(links, "risk"),
-            "start": start,
-            "end": end,
-            "progress": progress,
             "sources": sources.get(mid, []),
-            "rationale": text(rationale),
-            "tlp": tlp,
-            "owner": owner_key,
             "sharing": shares.get(mid) or empty_sharing(),
-            "version": version,
-        })
+        }))
     return out
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from riskatlas.audit.service import SYSTEM, Who, append_many
-from riskatlas.catalog import assessments, links
+from riskatlas.catalog import assessments, links, shapes
 from riskatlas.catalog.checks import authored, measure_record, risk_record
 from riskatlas.catalog.importer import Batch, paused_gc
 from riskatlas.catalog.matrix import Matrix
@@ -95,7 +95,7 @@ def _save(session: Session, matrix: Matrix, batch: Batch, who: Who) -> Counts:
     touched: set[int] = set(risk_ids.values())
 
     measure_changes = _plan(batch, "measures", [
-        (m.key, m, measure_record(m, m.owner or DEFAULT_OWNER)) for m in batch.measures
+        (m.key, m, measure_record(m, matrix, m.owner or DEFAULT_OWNER)) for m in batch.measures
     ], counts, versions, changed_by)
     measure_ids = _write_measures(session, measure_changes, orgs)
     touched |= links.write(session, batch, [m for _, m, _ in measure_changes],
@@ -217,14 +217,9 @@ def _write_risks(
     columns = []
     for _, risk, _ in changes:
         level = matrix.level(risk.likelihood, risk.impact)
-        columns.append({
-            "key": risk.key, "title": risk.title, "summary": risk.summary,
-            "category": risk.category, "domain": risk.domain, "likelihood": risk.likelihood,
-            "impact": risk.impact, "level": level, "residual_level": level,
-            "rationale": risk.rationale, "trend": risk.trend, "horizon": risk.horizon,
-            "drivers": risk.drivers, "warning_signs": risk.warning_signs, "tlp": risk.tlp,
-            "status": risk.status, "owner_org_id": orgs[risk.owner or DEFAULT_OWNER],
-        })
+        columns.append(shapes.RISK.write(risk, orgs, {
+            "level": level, "residual_level": level,
+            "owner_org_id": orgs[risk.owner or DEFAULT_OWNER]}))
     ids = _upsert(session, Risk, changes, columns, [
         (RiskState, RiskState.risk_id), (RiskActor, RiskActor.risk_id),
         (Source, Source.risk_id),
@@ -249,14 +244,8 @@ def _write_risks(
 def _write_measures(
     session: Session, changes: list[tuple[str, Any, int | None]], orgs: dict[str, int]
 ) -> dict[str, int]:
-    columns = [{
-        "key": m.key, "title": m.title, "summary": m.summary, "kind": m.kind,
-        "treatment": m.treatment, "lead_org_id": orgs[m.lead], "status": m.status,
-        "effect_likelihood": m.effect.likelihood, "effect_impact": m.effect.impact,
-        "start": m.start, "end": m.end, "progress": m.progress, "rationale": m.rationale,
-        "tlp": m.tlp,
-        "owner_org_id": orgs[m.owner or DEFAULT_OWNER],
-    } for _, m, _ in changes]
+    columns = [shapes.MEASURE.write(m, orgs, {"owner_org_id": orgs[m.owner or DEFAULT_OWNER]})
+               for _, m, _ in changes]
     ids = _upsert(session, Measure, changes, columns, [
         (MeasureState, MeasureState.measure_id), (Source, Source.measure_id),
     ])  # links to risks are written apart (catalog.links)
