@@ -171,6 +171,10 @@ def test_count_surprise_from_a_zero_baseline() -> None:
     assert not two.fired and two.probability == pytest.approx(0.004679, abs=1e-6)
     nothing = count_surprise([0] * 27)
     assert not nothing.fired and nothing.probability == 1.0 and nothing.score == 0.0
+    # at or under the baseline mean it cannot fire: the tail is not computed
+    usual = count_surprise([0, 2, 0, 2, 1], window=4, p_value=0.9, min_count=0)
+    assert not usual.fired and usual.probability is None
+    assert usual.detail == "not above the baseline"
 
 
 # --- edge cases and the registry ------------------------------------------------------------

@@ -72,6 +72,12 @@ def _relative_change_pct(observed: float, expected: float) -> float:
     return (observed - expected) / max(expected, 1.0) * 100.0
 
 
+def _above(observed: float, expected: float) -> bool:
+    # a relative margin: the mean of n equal floats can round to just under their value, and a
+    # constant series must never look like a rise
+    return observed > expected + 1e-9 * max(expected, 1.0)
+
+
 def _band(score: float, bounds: tuple[float, float, float]) -> int:
     """Severity 1..4: below bounds[0] is 1, then 2, 3, and 4 from bounds[2] up."""
     return 1 + sum(score >= b for b in bounds)
@@ -148,7 +154,7 @@ def surge(series: Series, *, window: Annotated[int, Field(ge=1, le=520)] = 4,
     observed = values[-1]
     expected = sum(values[-window - 1:-1]) / window
     score = _relative_change_pct(observed, expected)
-    fired = (expected >= min_baseline and observed >= min_count and observed > expected
+    fired = (expected >= min_baseline and observed >= min_count and _above(observed, expected)
              and observed >= expected * (1 + threshold_pct / 100.0))
     return Detection(fired, observed, expected, score, surge_severity(score) if fired else None)
 
@@ -172,7 +178,7 @@ def record(series: Series, *, window: Annotated[int, Field(ge=1, le=1040)] = 52,
     observed = values[-1]
     expected = max(values[-window - 1:-1])
     score = observed / max(expected, 1.0)
-    fired = observed > expected and observed >= minimum
+    fired = _above(observed, expected) and observed >= minimum
     return Detection(fired, observed, expected, score, record_severity(score) if fired else None)
 
 
@@ -218,10 +224,14 @@ def count_surprise(series: Series, *, window: Annotated[int, Field(ge=2, le=1040
     mean = sum(baseline) / window
     variance = sum((v - mean) ** 2 for v in baseline) / (window - 1)
     expected = max(mean, min_expected)
+    if observed > 0 and not _above(observed, mean):
+        # cannot fire (it is not above the baseline) and P(X >= observed) is near 1/2 or more:
+        # the tail is not computed, which keeps a replay over a long history cheap
+        return Detection(False, observed, expected, 0.0, detail="not above the baseline")
     probability, used = upper_tail(observed, expected, variance, model)
     score = min(-math.log10(probability), 300.0) if probability > 0 else 300.0
     score = max(score, 0.0)
-    fired = probability < p_value and observed >= min_count and observed > mean
+    fired = probability < p_value and observed >= min_count
     return Detection(fired, observed, expected, score,
                      count_surprise_severity(score) if fired else None,
                      probability=probability, detail=used)
