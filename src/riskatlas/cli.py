@@ -19,6 +19,7 @@ from riskatlas.cli_options import Commands, Db, Fmt, err, fail, report, runtime
 from riskatlas.output import Format, emit
 from riskatlas.parties.cli import orgs_app, states_app, tokens_app, users_app
 from riskatlas.sharing.cli import groups_app
+from riskatlas.warning.cli import events_app
 
 app = typer.Typer(help="Risk Atlas: a shared catalog of regional security risks and measures.",
                   no_args_is_help=True, pretty_exceptions_enable=False, cls=Commands)
@@ -36,6 +37,7 @@ app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(groups_app, name="groups")
+app.add_typer(events_app, name="events")
 app.command("import")(catalog_cli.import_)
 app.command("validate")(catalog_cli.validate)
 app.command("export")(catalog_cli.export)

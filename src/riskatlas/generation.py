@@ -28,8 +28,10 @@ from riskatlas.runtime import Runtime
 # Tables whose changes no reused answer depends on: the audit trail, browser sessions (answers
 # to sessions are never reused) and login attempts. And an API token's last-used time, written
 # as tokens are used: a change of it would make every answer stale once a minute per token.
+# Events (early warning) too: no reused answer reads them (web.cache keeps risk and measure
+# answers only), and SQLite's row triggers would add a write to each of millions of imported rows.
 UNRELATED = frozenset({"audit_log", "audit_head", "web_sessions", "login_attempts",
-                       "read_generation"})
+                       "read_generation", "events"})
 UNRELATED_COLUMNS = {"api_tokens": frozenset({"last_used_at"})}
 
 _READ_SQL = "SELECT n FROM read_generation WHERE id = 1"

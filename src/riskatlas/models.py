@@ -6,3 +6,4 @@ from riskatlas.catalog import models as catalog  # noqa: F401
 from riskatlas.parties import models as parties  # noqa: F401
 from riskatlas.search import models as search  # noqa: F401
 from riskatlas.sharing import models as sharing  # noqa: F401
+from riskatlas.warning import models as warning  # noqa: F401

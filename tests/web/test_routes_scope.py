@@ -80,9 +80,9 @@ def test_every_get_route_depends_on_the_scope() -> None:
 
 def test_a_scope_cannot_be_built_by_hand() -> None:
     with pytest.raises(TypeError):
-        Scope(true(), true(), complete=True)
+        Scope(true(), true(), true(), complete=True)
     with pytest.raises(TypeError):
-        Scope(true(), true())
+        Scope(true(), true(), true())
 
 
 def test_full_access_is_held_once_by_each_holder() -> None:

@@ -33,7 +33,7 @@ class RecordShare(Base):
     __tablename__ = "record_shares"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    entity: Mapped[str] = mapped_column(String(16))  # risk | measure
+    entity: Mapped[str] = mapped_column(String(16))  # risk | measure | event
     record_id: Mapped[int]
     group_id: Mapped[int | None] = mapped_column(
         ForeignKey("sharing_groups.id", ondelete="CASCADE"))

@@ -15,7 +15,8 @@ A record outside the scope does not exist for the caller (404 at the API, absent
 The policy holds by construction: a `Scope` is made here only, by `scope_for` (what one
 principal may see) or by a `FullAccess` capability (everything), and every read function
 requires one. Sharing sits below the catalog in the layers (docs/layers.md): it imports no
-catalog model; the catalog names the tables the policy governs (`govern`, in catalog.models).
+catalog model; the catalog names the tables the policy governs (`govern`, in catalog.models),
+and early warning names its events table the same way (`govern_events`, in warning.models).
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ from riskatlas.parties.principal import (
 from riskatlas.sharing.models import RecordShare, SharingGroupMember
 
 __all__ = ["ANONYMOUS", "BODY_STANDINGS", "GROUPING_ROLES", "MEMBER_ROLES", "STATE_ROLES",
-           "TLP_LEVELS", "FullAccess", "Principal", "Scope", "govern", "may_change",
-           "scope_for"]
+           "TLP_LEVELS", "FullAccess", "Principal", "Scope", "govern", "govern_events",
+           "may_change", "scope_for"]
 
 TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
 _SEAL = object()  # held by this module alone: the proof that a Scope was made here
@@ -46,13 +47,14 @@ _SEAL = object()  # held by this module alone: the proof that a Scope was made h
 
 @dataclass(frozen=True)
 class Scope:
-    """SQL conditions selecting the risks and measures a principal may see.
+    """SQL conditions selecting the risks, measures and events a principal may see.
 
     Made by `scope_for` or `FullAccess.scope` only: constructing one directly raises, so no
     caller can hand a read function a home-made "everything"."""
 
     risks: ColumnElement[bool]
     measures: ColumnElement[bool]
+    events: ColumnElement[bool]
     # Whether the scope is everything: values derived from all records (the stored residual
     # level) are then the caller's own.
     complete: bool = False
@@ -87,7 +89,7 @@ class FullAccess:
                                   "operator and the write path's validation hold one, once")
         FullAccess._issued.add(holder)
         self.holder = holder
-        self._scope = Scope(true(), true(), complete=True, seal=_SEAL)
+        self._scope = Scope(true(), true(), true(), complete=True, seal=_SEAL)
 
     def scope(self) -> Scope:
         return self._scope
@@ -101,6 +103,14 @@ def govern(risks: Any, measures: Any) -> None:
     """Name the models of the records the policy governs: the rule reads their `id`, `tlp`
     and `owner_org_id`, and their grants in record_shares (entity "risk" or "measure")."""
     _governed.update(risk=risks, measure=measures)
+    scope_for.cache_clear()
+
+
+def govern_events(events: Any) -> None:
+    """Name the model of the events (early warning): the same rule over its `id`, `tlp` and
+    `owner_org_id`, grants in record_shares under entity "event". Until it is named, a scope
+    shows no event (only the complete scope does)."""
+    _governed.update(event=events)
     scope_for.cache_clear()
 
 
@@ -134,8 +144,11 @@ def scope_for(who: Principal, public_mode: bool = False) -> Scope:
     reads reuse their statements. Group memberships and grants are read by the SQL itself."""
     if not _governed:
         raise RuntimeError("no shared records known yet: riskatlas.catalog.models names them")
+    events = _governed.get("event")
     return Scope(_visible(_governed["risk"], "risk", who, public_mode),
-                 _visible(_governed["measure"], "measure", who, public_mode), seal=_SEAL)
+                 _visible(_governed["measure"], "measure", who, public_mode),
+                 false() if events is None else _visible(events, "event", who, public_mode),
+                 seal=_SEAL)
 
 
 def may_change(who: Principal, owner_org_id: int) -> bool:

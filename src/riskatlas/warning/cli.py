@@ -1,0 +1,134 @@
+"""`riskatlas events import|list|stats`: thin commands over warning.service."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from riskatlas.cli_options import CLI, As, Db, Fmt, acting, err, fail, runtime, scope_of
+from riskatlas.output import Format, emit
+from riskatlas.warning import service
+from riskatlas.warning.ingest import EventImportError
+
+events_app = typer.Typer(help="Events for early warning: ACLED, UCDP GED, GDELT, field "
+                         "reports.", no_args_is_help=True)
+EVENT_COLUMNS = ("date", "source", "country", "admin1", "event_type", "sub_type",
+                 "fatalities", "events", "tlp")
+PROGRESS_BYTES = 5 << 20  # files smaller than this import without a progress bar
+
+
+class EventFormat(StrEnum):
+    acled = "acled"
+    acled_weekly = "acled-weekly"
+    ucdp_ged = "ucdp-ged"
+    gdelt = "gdelt"
+
+
+class Tlp(StrEnum):
+    clear = "clear"
+    green = "green"
+    amber = "amber"
+    amber_strict = "amber+strict"
+    red = "red"
+
+
+Source = Annotated[str | None, typer.Option(help="Only this source (acled, acled-weekly, "
+                                            "ucdp-ged, gdelt, report).")]
+Country = Annotated[str | None, typer.Option(help="Only this country (ISO3).")]
+Since = Annotated[str | None, typer.Option(help="Only events on or after this date "
+                                           "(YYYY-MM-DD).")]
+
+
+@events_app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="The file to import.", exists=True,
+                                         dir_okay=False, readable=True)],
+    fmt: Annotated[EventFormat, typer.Option("--format", "-f", help="The file's format.")],
+    db: Db = None,
+    owner: Annotated[str | None, typer.Option(help="Owner organisation (default: the "
+                                              "secretariat, C5-SEC).")] = None,
+    tlp: Annotated[Tlp | None, typer.Option(help="Marking of the imported events (default: "
+                                            "green for ACLED, clear for UCDP GED and "
+                                            "GDELT).")] = None,
+    skip_invalid: Annotated[bool, typer.Option(
+        "--skip-invalid", help="Import the good rows and put the bad ones in "
+        "PATH.quarantine.EXT beside the file (default: import nothing if a row is bad).")
+    ] = False,
+) -> None:
+    """Import an event file: all of it in one transaction, or nothing (exit 2 with every bad
+    row as file:line: column: reason). Re-importing a file adds nothing; changed rows update."""
+    rt = runtime(db)
+    size = path.stat().st_size
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TimeRemainingColumn(), console=err, transient=True,
+                  disable=size < PROGRESS_BYTES) as bar:
+        task = bar.add_task("Checking", total=size)
+
+        def phase(name: str) -> None:
+            bar.update(task, description=name, completed=0)
+
+        try:
+            with rt.transaction() as session:
+                result = service.import_events(
+                    session, path, fmt.value, CLI, owner,
+                    tlp.value if tlp else None, skip_invalid,
+                    progress=lambda done: bar.update(task, completed=done), phase=phase)
+        except EventImportError as exc:
+            bar.stop()
+            for problem in exc.problems:
+                err.print(problem, markup=False, highlight=False, soft_wrap=True)
+            fail(f"{len(exc.problems)} problem(s); nothing was written.", 2)
+        except service.EventError as exc:
+            fail(str(exc), 2)
+    for problem in result.problems or []:
+        err.print(problem, markup=False, highlight=False, soft_wrap=True)
+    err.print(result.summary(), markup=False, highlight=False, soft_wrap=True)
+
+
+def _since(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"--since: not a date (YYYY-MM-DD): {value!r}", 2)
+
+
+@events_app.command("list")
+def list_(
+    db: Db = None, fmt: Fmt = Format.table, country: Country = None, source: Source = None,
+    since: Since = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many.")] = 50,
+    as_user: As = None,
+) -> None:
+    """List the newest events (those you may see with --as)."""
+    filters = service.EventFilters(country=country, source=source, since=_since(since))
+    with runtime(db).transaction() as session:
+        principal, _ = acting(session, as_user)
+        total, rows = service.list_events(session, scope_of(principal), filters, limit)
+    emit(rows, fmt, EVENT_COLUMNS, title=f"{len(rows)} of {total} event(s)")
+
+
+@events_app.command("stats")
+def stats(
+    db: Db = None, fmt: Fmt = Format.table, country: Country = None, source: Source = None,
+    since: Since = None, as_user: As = None,
+) -> None:
+    """Counts of stored events by source, country and event type, with first and last dates."""
+    filters = service.EventFilters(country=country, source=source, since=_since(since))
+    with runtime(db).transaction() as session:
+        principal, _ = acting(session, as_user)
+        data = service.stats(session, scope_of(principal), filters)
+    if fmt is not Format.table:
+        emit(data, fmt)
+        return
+    total = data["total"]
+    for name in ("by_source", "by_country", "by_event_type"):
+        emit(data[name], fmt, ("key", "rows", "events", "first", "last"),
+             title=f"{name.replace('_', ' ')} ({total['rows']} rows, {total['first'] or '-'} "
+                   f"to {total['last'] or '-'})")

@@ -1,0 +1,290 @@
+"""Event import: one file of one format into `events`, all of it or nothing.
+
+Two phases over the file. Phase one reads and validates every row and writes nothing; any bad
+row is reported as `file:line: column: reason`, and the import stops there unless
+`skip_invalid`, in which case the bad rows are copied, in the input's own format, to a
+quarantine file beside it (PATH.quarantine.EXT, which can be fixed and imported again) and the
+rest imports. Phase two reads the file again and writes it in one transaction, in chunks of
+executemany upserts on (source, source_id): a re-import of the same file adds nothing, a changed
+row is updated, and a killed process leaves none of the file behind (nothing is committed until
+the last chunk is written).
+
+Reading twice rather than keeping the rows: a 2.5 M event file held as Python rows would need
+several GB; streaming keeps memory flat and the second pass costs one more parse. Parsed with
+the csv module rather than Polars or DuckDB: errors must name the line of each bad row (and
+quoted fields span lines), the rows are validated one by one in Python anyway, and a columnar
+reader would add a dependency for the part that is not the bottleneck (the inserts are).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from riskatlas.warning.fields import RowError
+from riskatlas.warning.formats import FORMATS, Format
+from riskatlas.warning.models import Event
+
+CHUNK = 5000  # rows per executemany: large enough to amortise the round trip, small in memory
+MAX_FIELD = 1 << 20  # a notes field may be long; a runaway quoted field is not
+WRITTEN = ("source", "source_id", "period", "date", "country", "admin1", "location",
+           "latitude", "longitude", "event_type", "sub_type", "actor1", "actor2", "fatalities",
+           "events", "notes", "extra", "owner_org_id", "tlp", "digest", "imported_at")
+Progress = Callable[[int], None]  # called with the bytes read so far
+
+
+class EventImportError(Exception):
+    """The file has problems (each `file:line: column: reason`); nothing was written."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+@dataclass
+class ImportResult:
+    read: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    quarantine: Path | None = None
+    problems: list[str] | None = None
+
+    def summary(self) -> str:
+        text = (f"{self.read} row(s) read: {self.added} added, {self.updated} updated, "
+                f"{self.unchanged} unchanged")
+        if self.quarantine is not None:
+            text += f"; {self.quarantined} bad row(s) put in {self.quarantine}"
+        return text
+
+
+@dataclass
+class _Row:
+    line: int
+    raw: list[str]
+    event: dict[str, Any] | None = None
+    problem: str | None = None  # "column: reason"
+
+
+class _Lines:
+    """The file's lines as text for the csv module, counting the bytes read for the progress
+    bar. Decoded line by line: a byte that is not UTF-8 spoils its row only (as U+FFFD, which
+    the row check reports), not the whole read."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream, self.bytes = stream, 0
+
+    def __iter__(self) -> Iterator[str]:
+        first = True
+        for raw in self.stream:
+            self.bytes += len(raw)
+            if first:
+                raw, first = raw.removeprefix(b"\xef\xbb\xbf"), False  # Excel's UTF-8 BOM
+            yield raw.decode("utf-8", errors="replace")
+
+
+def _records(path: Path, fmt: Format, progress: Progress | None,
+             header_out: list[list[str]]) -> Iterator[_Row]:
+    """Every row of the file with its first line, parsed (event) or refused (problem)."""
+    csv.field_size_limit(MAX_FIELD)
+    with path.open("rb") as stream:
+        lines = _Lines(stream)
+        reader = csv.reader(lines, delimiter=fmt.delimiter,
+                            quoting=csv.QUOTE_NONE if not fmt.header else csv.QUOTE_MINIMAL)
+        names: tuple[str, ...] = ()
+        shown: dict[str, str] = {}
+        if fmt.header:
+            try:
+                header = next(reader, None)
+            except csv.Error as exc:
+                raise EventImportError([f"{path}:1: header: {exc}"]) from None
+            if header is None:
+                raise EventImportError([f"{path}:1: header: the file is empty"])
+            header_out.append(header)
+            names = tuple(h.strip().lower() for h in header)
+            shown = {n: h.strip() for n, h in zip(names, header, strict=True)}
+            missing = fmt.missing(list(names))
+            if missing:
+                raise EventImportError([f"{path}:1: header: missing column(s) "
+                                        f"{', '.join(missing)}"])
+        elif fmt.columns:
+            for columns in fmt.columns.values():
+                shown.update({c.lower(): c for c in columns})
+        line = reader.line_num + 1
+        count = 0
+        while True:
+            try:
+                raw = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                yield _Row(line, [], problem=f"row: {exc}")
+                line = reader.line_num + 1
+                continue
+            row = _Row(line, raw)
+            line = reader.line_num + 1
+            if not raw or raw == [""]:
+                continue  # a blank line
+            row.problem = _parse(row, fmt, names, shown)
+            yield row
+            count += 1
+            if progress is not None and count % CHUNK == 0:
+                progress(lines.bytes)
+        if progress is not None:
+            progress(lines.bytes)
+
+
+def _parse(row: _Row, fmt: Format, names: tuple[str, ...], shown: dict[str, str]) -> str | None:
+    raw = row.raw
+    if fmt.header:
+        if len(raw) != len(names):
+            return f"row: {len(raw)} field(s), the header has {len(names)}"
+    else:
+        assert fmt.columns is not None
+        columns = fmt.columns.get(len(raw))
+        if columns is None:
+            counts = " or ".join(str(n) for n in sorted(fmt.columns, reverse=True))
+            return f"row: {len(raw)} field(s), expected {counts}"
+        names = tuple(c.lower() for c in columns)
+    values = dict(zip(names, raw, strict=True))
+    for name, value in values.items():
+        if "\x00" in value:
+            return f"{shown.get(name, name)}: contains a NUL character"
+        if "\ufffd" in value:
+            return f"{shown.get(name, name)}: not valid UTF-8"
+    try:
+        row.event = fmt.parse(values)
+    except RowError as exc:
+        return f"{shown.get(exc.column, exc.column)}: {exc.reason}"
+    return None
+
+
+def quarantine_path(path: Path) -> Path:
+    return path.with_name(f"{path.name}.quarantine{path.suffix or '.csv'}")
+
+
+def digest_of(event: dict[str, Any]) -> str:
+    """A digest of the normalised event (its written columns but the digest and the stamp)."""
+
+    def plain(value: Any) -> Any:
+        return value.isoformat() if isinstance(value, date) else value
+
+    body = orjson.dumps([plain(event.get(k)) for k in WRITTEN[:-2]], option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+def _upsert(session: Session) -> Any:
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(Event)
+    changed = {c: stmt.excluded[c] for c in WRITTEN if c not in {"source", "source_id"}}
+    # Only a row whose content changed is rewritten: re-importing a file touches nothing.
+    return stmt.on_conflict_do_update(index_elements=["source", "source_id"], set_=changed,
+                                      where=Event.digest != stmt.excluded.digest)
+
+
+def import_file(session: Session, path: Path, format_name: str, owner_org_id: int,
+                tlp: str, skip_invalid: bool = False, progress: Progress | None = None,
+                phase: Callable[[str], None] | None = None) -> ImportResult:
+    """Import one file (see the module's docstring). Raises EventImportError with every
+    problem, having written nothing, when a row is bad and `skip_invalid` is false. The
+    caller commits: the whole file is one transaction."""
+    fmt = FORMATS[format_name]
+    result = ImportResult()
+    problems: list[str] = []
+    bad: list[list[str]] = []
+    bad_lines: set[int] = set()
+    seen: dict[str, int] = {}  # source id -> first line: a file must not name one row twice
+    header: list[list[str]] = []
+    if phase:
+        phase("Checking")
+    for row in _records(path, fmt, progress, header):
+        result.read += 1
+        if row.problem is None and row.event is not None:
+            first = seen.setdefault(row.event["source_id"], row.line)
+            if first != row.line:
+                row.problem = f"{_id_column(fmt, header)}: the same id as line {first}"
+        if row.problem is not None:
+            problems.append(f"{path}:{row.line}: {row.problem}")
+            bad.append(row.raw)
+            bad_lines.add(row.line)
+    result.problems = problems
+    if problems and not skip_invalid:
+        raise EventImportError(problems)
+    if bad:
+        result.quarantine = quarantine_path(path)
+        result.quarantined = len(bad)
+        _write_quarantine(result.quarantine, fmt, header, bad)
+    if phase:
+        phase("Writing")
+    before = _count(session, fmt.name)
+    stamp = datetime.now(UTC)
+    statement = _upsert(session)
+    chunk: list[dict[str, Any]] = []
+    for row in _records(path, fmt, progress, []):
+        if row.event is None or row.line in bad_lines:
+            continue
+        event = dict(row.event, source=fmt.name, owner_org_id=owner_org_id, tlp=tlp)
+        event["digest"] = digest_of(event)
+        event["imported_at"] = stamp
+        chunk.append(event)
+        if len(chunk) >= CHUNK:
+            session.execute(statement, chunk)
+            chunk = []
+    if chunk:
+        session.execute(statement, chunk)
+    result.added = _count(session, fmt.name) - before
+    touched = session.scalar(select(func.count()).select_from(Event).where(
+        Event.source == fmt.name, Event.imported_at == stamp)) or 0
+    result.updated = touched - result.added
+    result.unchanged = result.read - result.quarantined - touched
+    return result
+
+
+def _id_column(fmt: Format, header: list[list[str]]) -> str:
+    wanted = {"acled": ("event_id_cnty", "data_id"), "acled-weekly": ("WEEK",),
+              "ucdp-ged": ("id",), "gdelt": ("GLOBALEVENTID",)}[fmt.name]
+    names = {h.strip().lower(): h.strip() for h in (header[0] if header else [])}
+    for name in wanted:
+        if name.lower() in names:
+            return names[name.lower()]
+    return wanted[0]
+
+
+def _count(session: Session, source: str) -> int:
+    return session.scalar(select(func.count()).select_from(Event)
+                          .where(Event.source == source)) or 0
+
+
+def _write_quarantine(target: Path, fmt: Format, header: list[list[str]],
+                      rows: list[list[str]]) -> None:
+    with target.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, delimiter=fmt.delimiter,
+                            quoting=csv.QUOTE_MINIMAL if fmt.header else csv.QUOTE_NONE,
+                            escapechar=None if fmt.header else "\\")
+        if header:
+            writer.writerow(header[0])
+        writer.writerows(rows)
+
+
+def parse_file(path: Path, format_name: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every event of a (small) file and every problem, writing nothing: phase one alone."""
+    events: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for row in _records(path, FORMATS[format_name], None, []):
+        if row.problem is not None:
+            problems.append(f"{path}:{row.line}: {row.problem}")
+        elif row.event is not None:
+            events.append(row.event)
+    return events, problems

@@ -1,0 +1,85 @@
+"""The one normalised event table: ACLED events and weekly aggregates, UCDP GED, GDELT and
+field reports, all as rows of `events`.
+
+An event is a shared record like a risk: it has an owner organisation and a TLP marking, and
+every read goes through the sharing policy (its clause `Scope.events`), which this module names
+(`policy.govern_events`) so that the policy imports no model of ours.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from riskatlas.db import Base, JSONType, utcnow
+from riskatlas.sharing import policy
+
+SOURCES = ("acled", "acled-weekly", "ucdp-ged", "gdelt", "report")
+PERIODS = ("day", "week")  # a single dated event, or a weekly aggregate (ACLED's Saturday weeks)
+
+# A 64-bit key on PostgreSQL (ACLED's global history alone is millions of rows); SQLite's rowid
+# is already 64 bits, and only INTEGER PRIMARY KEY makes a column that rowid.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        # Idempotent import: a source's own id names one row (a changed row updates it).
+        UniqueConstraint("source", "source_id", name="uq_events_source_source_id"),
+        # Series: an indicator reads one country (and admin1) and some event types over time.
+        Index("ix_events_series", "country", "admin1", "event_type", "date"),
+        Index("ix_events_source_date", "source", "date"),
+        Index("ix_events_date", "date"),
+        # The sharing scope reads the marking and the owner first (as for risks).
+        Index("ix_events_tlp_owner", "tlp", "owner_org_id"),
+        CheckConstraint("source IN ('acled', 'acled-weekly', 'ucdp-ged', 'gdelt', 'report')",
+                        name="source"),
+        CheckConstraint("period IN ('day', 'week')", name="period"),
+        CheckConstraint("tlp IN ('clear', 'green', 'amber', 'amber+strict', 'red')", name="tlp"),
+        CheckConstraint("events >= 1", name="events"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    source_id: Mapped[str] = mapped_column(String(200))
+    period: Mapped[str] = mapped_column(String(8), default="day")
+    date: Mapped[date] = mapped_column(Date)  # the event's day, or the first day of its week
+    country: Mapped[str] = mapped_column(String(3))  # ISO 3166-1 alpha-3
+    admin1: Mapped[str | None] = mapped_column(String(120))
+    location: Mapped[str | None] = mapped_column(String(255))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    event_type: Mapped[str] = mapped_column(String(64))
+    sub_type: Mapped[str | None] = mapped_column(String(80))
+    actor1: Mapped[str | None] = mapped_column(Text)
+    actor2: Mapped[str | None] = mapped_column(Text)
+    fatalities: Mapped[int | None]
+    events: Mapped[int] = mapped_column(default=1)  # 1, or the weekly aggregate's EVENTS
+    notes: Mapped[str | None] = mapped_column(Text)
+    # What a source says beyond the common columns (ACLED's interaction and disorder type,
+    # UCDP's violence type and estimates, GDELT's CAMEO codes and Goldstein score).
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    owner_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    tlp: Mapped[str] = mapped_column(String(16), default="amber")
+    # A digest of the normalised row: a re-import rewrites only rows whose content changed.
+    digest: Mapped[str] = mapped_column(String(32))
+    # When the row was last written (by the import that wrote it: its counts come from this).
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+policy.govern_events(Event)
