@@ -15,7 +15,7 @@ validates through catalog.importer, so these rules hold for all of them:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,20 +168,23 @@ OPERATOR = Writer(None)
 LEAD_FIELDS = frozenset({"status", "progress"})
 
 
-def lead_may_change(who: Principal, lead_key: str | None, fields: Iterable[str]) -> bool:
-    """Whether `who` may change `fields` (top-level names) of a measure led by `lead_key`, as
-    an editor of its lead organisation."""
-    names = set(fields)
+def lead_may_change(who: Principal, lead_key: str | None, changes: Mapping[str, Any]) -> bool:
+    """Whether `who` may make `changes` (top-level field -> new value) to a measure led by
+    `lead_key`, as an editor of its lead organisation. Retiring it stays the owner's."""
+    names = set(changes)
     return (who.can_write and lead_key is not None and who.org_key == lead_key
-            and bool(names) and names <= LEAD_FIELDS)
+            and bool(names) and names <= LEAD_FIELDS and changes.get("status") != "retired")
 
 
 def may_change_measure(who: Principal, measure: dict[str, Any],
-                       fields: Iterable[str] = LEAD_FIELDS) -> bool:
-    """Whether `who` may change `fields` of a measure as read (`owner` and `lead` keys): an
-    editor of its owner changes any field, an editor of its lead the LEAD_FIELDS."""
+                       changes: Mapping[str, Any] | None = None) -> bool:
+    """Whether `who` may make `changes` to a measure as read (its `owner` and `lead` keys): an
+    editor of its owner changes any field, an editor of its lead the LEAD_FIELDS (`changes`
+    None: some change of those, as the measure pages offer)."""
+    if changes is None:
+        changes = dict.fromkeys(LEAD_FIELDS)
     return ((who.can_write and measure["owner"] == who.org_key)
-            or lead_may_change(who, measure.get("lead"), fields))
+            or lead_may_change(who, measure.get("lead"), changes))
 
 
 def writer_for(session: Session, principal: Principal | None) -> Writer:

@@ -236,8 +236,8 @@ def _lead_change(matrix: Matrix, section: str, model: Any, stored: dict[str, Any
     """A change of a measure's lead fields alone, by an editor of its lead organisation
     (checks.lead_may_change): the record with those fields as stored is unchanged."""
     who = writer.principal
-    if section != "measures" or who is None or \
-            not checks.lead_may_change(who, stored.get("lead"), checks.LEAD_FIELDS):
+    if section != "measures" or who is None or not checks.lead_may_change(
+            who, stored.get("lead"), {name: getattr(model, name) for name in checks.LEAD_FIELDS}):
         return False
     rest = model.model_copy(update={name: stored.get(name) for name in checks.LEAD_FIELDS})
     return not _authored_changed(matrix, section, rest, stored)

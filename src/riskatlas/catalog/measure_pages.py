@@ -19,7 +19,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from riskatlas.catalog import edits, queries
+from riskatlas.catalog import checks, edits, queries
 from riskatlas.catalog.importer import ImportError_
 from riskatlas.catalog.matrix import active_matrix
 from riskatlas.catalog.models import Risk
@@ -43,7 +43,8 @@ KIND_LABELS = {"prevention": "Prevention", "preparedness": "Preparedness",
 TREATMENT_LABELS = {"avoid": "Avoid", "reduce": "Reduce", "share": "Share", "retain": "Retain"}
 # A due date has passed and the work is not done: neither done nor given up.
 CLOSED = frozenset({"implemented", "evaluated", "abandoned", "retired"})
-LIMIT = 500  # measures on one table or board (the default catalog has a few dozen)
+PAGE_SIZE = 50  # measures on one page of the table or the board, as /risks pages its list
+MAX_PAGE = 100_000
 
 
 def due_day(end: str | None) -> date | None:
@@ -77,19 +78,21 @@ def is_overdue(measure: dict[str, Any], today: date | None = None) -> bool:
 
 
 def may_edit(principal: Principal, measure: dict[str, Any]) -> bool:
-    """The API's rule (sharing.policy.may_change): editors and administrators of the owner."""
-    return principal.can_write and measure["owner"] == principal.org_key
+    """The API's rule on the fields these pages change (status, progress): editors of the
+    owner, or of the lead organisation (catalog.checks.may_change_measure)."""
+    return checks.may_change_measure(principal, measure)
 
 
 def _listing(session: Session, runtime: Runtime, scope: Scope, principal: Principal,
-             view: str, status: list[str], state: list[str], lead: list[str], lang: str
-             ) -> dict[str, Any]:
+             view: str, status: list[str], state: list[str], lead: list[str], lang: str,
+             page: int = 1) -> dict[str, Any]:
     """Everything the table and the board show: a bounded number of queries for any page."""
     matrix = active_matrix(runtime.settings)
     wanted = status or (list(BOARD) if view == "board" else [])
     filters = queries.MeasureFilters(status=wanted, state=state)
     extra = [queries.led_by(lead)] if lead else []
-    total, items = queries.list_measures(session, scope, filters, limit=LIMIT, extra=extra)
+    total, items = queries.list_measures(session, scope, filters, limit=PAGE_SIZE,
+                                         offset=(page - 1) * PAGE_SIZE, extra=extra)
     effects = queries.measure_effects(session, matrix, scope, [m["key"] for m in items])
     today = date.today()
     for m in items:
@@ -100,6 +103,7 @@ def _listing(session: Session, runtime: Runtime, scope: Scope, principal: Princi
     columns = {s: [m for m in items if m["status"] == s] for s in BOARD}
     return {
         "view": view, "total": total, "measures": items, "columns": columns,
+        "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
         "filters": {"status": status, "state": state, "lead": lead},
         "leads": queries.measure_leads(session, scope),
         "orgs": {o["key"]: o["name"] for o in list_organisations(session)},
@@ -125,19 +129,33 @@ def _lq(request: Request) -> str:
     return f"?lang={lang}" if lang else ""
 
 
+def page_number(raw: str | list[str] | None) -> int:
+    """The `page` asked for (1 for anything that is not a page number)."""
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
+    try:
+        return max(1, min(MAX_PAGE, int(raw or 1)))
+    except ValueError:
+        return 1
+
+
 def _urls(request: Request, view: str, status: list[str], state: list[str],
-          lead: list[str]) -> dict[str, str]:
-    """This page's URL (where a form comes back to) and those of both views, filters kept."""
+          lead: list[str], page: int = 1, pages: int = 1) -> dict[str, Any]:
+    """This page's URL (where a form comes back to), those of both views (first page) and of
+    the previous and next pages, filters kept."""
     chosen = _url_lang(request)
     lang = [("lang", chosen)] if chosen else []
     query = [("status", s) for s in status] + [("state", s) for s in state]
     query += [("lead", s) for s in lead] + lang
 
-    def url(v: str) -> str:
+    def url(v: str, n: int = 1) -> str:
         q = ([("view", "board")] if v == "board" else []) + query
+        q += [("page", str(n))] if n > 1 else []
         return "/measures" + (f"?{urlencode(q)}" if q else "")
 
-    return {"here": url(view), "table_url": url("table"), "board_url": url("board"),
+    return {"here": url(view, page), "table_url": url("table"), "board_url": url("board"),
+            "prev_url": url(view, page - 1) if page > 1 else None,
+            "next_url": url(view, page + 1) if page < pages else None,
             "lq": _lq(request)}
 
 
@@ -148,9 +166,11 @@ def measures(
     state: Multi = None, lead: Multi = None,
 ) -> HTMLResponse:
     view = "board" if view == "board" else "table"
+    page = page_number(request.query_params.get("page"))
     data = _listing(session, runtime, scope, principal, view, status or [], state or [],
-                    lead or [], page_language(request))
-    data.update(_urls(request, view, status or [], state or [], lead or []))
+                    lead or [], page_language(request), page)
+    data.update(_urls(request, view, status or [], state or [], lead or [], page,
+                      data["pages"]))
     return render(request, "measures/list.html", {**_context(), **data})
 
 
@@ -254,7 +274,8 @@ def update_measure(
                         gettext("The form has expired: reload the page and try again."))
     if not may_edit(principal, measure):
         return _refused(request, runtime, session, scope, principal, back, 403, gettext(
-            "Only editors of the organisation that owns this measure may change it."))
+            "Only editors of the organisation that owns or leads this measure may change its "
+            "status and progress."))
     if status and status not in BOARD:
         return _refused(request, runtime, session, scope, principal, back, 422,
                         gettext("Choose one of the statuses offered."))
@@ -297,7 +318,8 @@ def _refused(request: Request, runtime: Runtime, session: Session, scope: Scope,
     status, state, lead = (asked.get(name, []) for name in ("status", "state", "lead"))
     session.rollback()
     lang = _url_lang(request) or page_language(request)
-    data = _listing(session, runtime, scope, principal, view, status, state, lead, lang)
-    data.update(_urls(request, view, status, state, lead))
+    page = page_number(asked.get("page"))
+    data = _listing(session, runtime, scope, principal, view, status, state, lead, lang, page)
+    data.update(_urls(request, view, status, state, lead, page, data["pages"]))
     return render(request, "measures/list.html", {**_context(), **data, "error": message},
                   status_code=code, lang=lang)

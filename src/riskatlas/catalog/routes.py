@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from riskatlas.catalog import edits, queries
+from riskatlas.catalog import checks, edits, queries
 from riskatlas.catalog.files import dump_yaml, write_csv
 from riskatlas.catalog.importer import ImportError_, KeyInUse
 from riskatlas.catalog.matrix import active_matrix
@@ -166,10 +166,28 @@ def _owner_id(session: Session, entity: str, key: str) -> int:
     return int(owner)
 
 
-def _check_may_change(session: Session, principal: Principal, entity: str, key: str) -> None:
-    if not may_change(principal, _owner_id(session, entity, key)):
-        raise ApiError(403, "not_owner", "Only editors of the owner organisation change this "
-                       "record; others propose changes.")
+def _check_may_change(session: Session, principal: Principal, entity: str, key: str,
+                      changes: dict[str, Any] | None = None) -> None:
+    """The owner's editors change a record; a measure's lead organisation changes its status
+    and progress (`changes`, top-level field -> value; None: retiring), by the rule of
+    catalog.checks.lead_may_change, which the validation applies again."""
+    if may_change(principal, _owner_id(session, entity, key)):
+        return
+    if entity == "measures":
+        lead = session.scalar(select(Organisation.key)
+                              .join(Measure, Measure.lead_org_id == Organisation.id)
+                              .where(Measure.key == key.upper()))
+        if changes is not None and checks.lead_may_change(principal, lead, changes):
+            return
+        if principal.can_write and lead is not None and lead == principal.org_key:
+            allowed = " and ".join(sorted(checks.LEAD_FIELDS))
+            others = ", ".join(sorted(set(changes or {}) - checks.LEAD_FIELDS))
+            raise ApiError(403, "lead_fields_only", "As the lead organisation of this "
+                           f"measure you change only its {allowed} (not retiring it"
+                           f"{', nor ' + others if others else ''}); its owner's editors "
+                           "change the rest.")
+    raise ApiError(403, "not_owner", "Only editors of the owner organisation change this "
+                   "record; others propose changes.")
 
 
 # --- risks -------------------------------------------------------------------------------------
@@ -310,11 +328,12 @@ def _routes(entity: str) -> None:
         scope: ScopeDep, principal: Writer, if_match: IfMatch = None,
     ) -> Response:
         _get(session, runtime, scope, entity, key)
-        _check_may_change(session, principal, entity, key)
-        version = etag_version(if_match)
         changes = _merge_paths(body)
         for locked in ("key", "owner", "version"):
             changes.pop(locked, None)
+        _check_may_change(session, principal, entity, key,
+                          {path.split(".")[0]: value for path, value in changes.items()})
+        version = etag_version(if_match)
         try:
             record = edits.edit(session, active_matrix(runtime.settings), scope, entity, key,
                                 changes, who(request, principal), expected_version=version,
