@@ -223,3 +223,18 @@ def test_evaluate_with_no_events_and_short_histories(border: Indicator) -> None:
         Event(date(2021, 1, 16), "KGZ", "Batken", "x", "Battles", None, ACTOR["KGZ"], None)] * 30
     assert evaluate(border, events, date(2021, 1, 22)) == []
     assert index_of(period_of(date(2021, 1, 22), "week"), period_of(date(2021, 1, 2), "week")) == 2
+
+
+def test_a_single_explosion_where_there_were_none() -> None:
+    explosions = {i.key: i for i in load_indicators(default_indicator_file())}["CA-EWI-ERV-001"]
+    first, second = date(2021, 3, 3), date(2021, 5, 12)  # 10 weeks apart
+    events = [Event(d, "TJK", "Khatlon", "Panj", "Explosions/Remote violence",
+                    "Shelling/artillery/missile attack", "Unidentified Armed Group", None, 0)
+              for d in (first, second)]
+    alerts = backtest(explosions, events, since=date(2020, 1, 1), until=date(2021, 12, 31))
+    # 60+ empty weeks: lambda floored at 0.0005, P(X >= 1) = 1 - e^-0.0005 = 5.0e-4 < 1e-3,
+    # -log10 = 3.3: moderate. The second, 10 weeks later: baseline mean 1/26, variance
+    # (1 - 1/26)^2/25 + 25 (1/26)^2/25 = 1/26, no overdispersion: P(X >= 1) = 0.038, no alert
+    assert [(a.period_start, a.observed, a.severity) for a in alerts] == [
+        (period_of(first, "week").start, 1.0, 2)]
+    assert alerts[0].probability == pytest.approx(4.9988e-4, rel=1e-4)
