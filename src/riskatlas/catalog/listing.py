@@ -34,7 +34,9 @@ from sqlalchemy import false, func, not_, select
 from sqlalchemy.orm import Session
 
 from riskatlas import idlist
+from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import Measure, Risk, RiskMeasure, RiskState
+from riskatlas.catalog.scoring import EFFECTIVE_STATUSES
 from riskatlas.generation import READ_GENERATION
 from riskatlas.sharing.policy import Scope
 
@@ -55,6 +57,7 @@ class ListIndex:
     keys: list[int]  # risk ids in key order (the database's)
     position: dict[int, int]  # id -> place in key order (ties of other orders)
     stored_residual: dict[int, int]
+    ratings: dict[int, tuple[int, int]]  # id -> inherent (likelihood, impact)
     sets: dict[str, dict[Any, set[int]]]  # filter -> value -> ids ("state" included)
     orders: dict[Any, list[int]] = field(default_factory=dict)
     visible: dict[Any, frozenset[int]] = field(default_factory=dict)
@@ -65,6 +68,8 @@ class ListIndex:
     matched: int = 0  # matches kept in all
     links: dict[int, list[tuple[Any, ...]]] = field(default_factory=dict)
     hidden: dict[Any, frozenset[int]] = field(default_factory=dict)
+    # Accepted links to measures in effect: measure -> risks, risk -> (measure, effects).
+    effective: tuple[dict[int, list[int]], dict[int, list[tuple[int, int, int]]]] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -72,17 +77,21 @@ def _build(session: Session, number: int) -> ListIndex:
     conn = session.connection()
     keys: list[int] = []
     stored: dict[int, int] = {}
+    ratings: dict[int, tuple[int, int]] = {}
     sets: dict[str, dict[Any, set[int]]] = {name: {} for name in (*COLUMNS, "state")}
     columns = list(COLUMNS.values())
-    for rid, residual, *values in conn.execute(
-            select(Risk.id, Risk.residual_level, *columns).order_by(Risk.key)):
+    for rid, residual, likelihood, impact, *values in conn.execute(
+            select(Risk.id, Risk.residual_level, Risk.likelihood, Risk.impact, *columns)
+            .order_by(Risk.key)):
         keys.append(rid)
         stored[rid] = residual
+        ratings[rid] = (likelihood, impact)
         for name, value in zip(COLUMNS, values, strict=True):
             sets[name].setdefault(value, set()).add(rid)
     for rid, state in conn.execute(select(RiskState.risk_id, RiskState.state_code)):
         sets["state"].setdefault(state, set()).add(rid)
-    return ListIndex(number, keys, {rid: n for n, rid in enumerate(keys)}, stored, sets)
+    return ListIndex(number, keys, {rid: n for n, rid in enumerate(keys)}, stored, ratings,
+                     sets)
 
 
 class Listing:
@@ -124,13 +133,27 @@ def visible(gen: ListIndex, session: Session, scope: Scope) -> frozenset[int]:
     return found
 
 
-def residual(gen: ListIndex, key: Any, differing: Callable[[], dict[int, list[int]]]
+def residual(gen: ListIndex, session: Session, matrix: Matrix, scope: Scope
              ) -> tuple[dict[int, int], dict[int, set[int]]]:
     """The residual level as one scope sees it: (id -> level where it differs from the stored
-    one, level -> ids at that level). `differing()` gives the scope's exceptions (queries)."""
+    one, level -> ids at that level). It differs only for risks with an accepted link to a
+    measure in effect that the scope hides: the rating then follows from the strongest effects
+    among the measures in effect it does see (catalog.scoring.residual; queries._differing is
+    the same rule in SQL, 100-400 ms a scope)."""
+    key = (scope.measures, matrix.name, matrix.grid)
     found = gen.residual.get(key)
     if found is None:
-        changed = {rid: level for level, ids in differing().items() for rid in ids}
+        changed: dict[int, int] = {}
+        if not scope.complete:
+            by_measure, by_risk = _effective(gen, session)
+            hidden = hidden_measures(gen, session, scope)
+            for rid in {r for mid in hidden & by_measure.keys() for r in by_measure[mid]}:
+                seen = [(el, ei) for mid, el, ei in by_risk[rid] if mid not in hidden]
+                likelihood, impact = gen.ratings[rid]
+                level = matrix.level(max(1, likelihood - max((e for e, _ in seen), default=0)),
+                                     max(1, impact - max((e for _, e in seen), default=0)))
+                if level != gen.stored_residual[rid]:
+                    changed[rid] = level
         by_level: dict[int, set[int]] = {}
         for rid, level in gen.stored_residual.items():
             by_level.setdefault(changed.get(rid, level), set()).add(rid)
@@ -142,6 +165,23 @@ def residual(gen: ListIndex, key: Any, differing: Callable[[], dict[int, list[in
     return found
 
 
+def _effective(gen: ListIndex, session: Session
+               ) -> tuple[dict[int, list[int]], dict[int, list[tuple[int, int, int]]]]:
+    found = gen.effective
+    if found is None:
+        by_measure: dict[int, list[int]] = {}
+        by_risk: dict[int, list[tuple[int, int, int]]] = {}
+        for rid, mid, el, ei in session.connection().execute(
+                select(RiskMeasure.risk_id, RiskMeasure.measure_id, Measure.effect_likelihood,
+                       Measure.effect_impact).join(Measure)
+                .where(RiskMeasure.status == "accepted",
+                       Measure.status.in_(sorted(EFFECTIVE_STATUSES)))):
+            by_measure.setdefault(mid, []).append(rid)
+            by_risk.setdefault(rid, []).append((mid, el, ei))
+        found = gen.effective = (by_measure, by_risk)
+    return found
+
+
 @dataclass(frozen=True)
 class Chosen:
     """Risk ids chosen from the ids a scope allows (`visible`), for records.risk_records: the
@@ -150,6 +190,7 @@ class Chosen:
 
     ids: list[int]
     clause: Any
+    generation: int  # the read generation they were chosen in (this transaction's)
 
 
 def hidden_measures(gen: ListIndex, session: Session, scope: Scope) -> frozenset[int]:

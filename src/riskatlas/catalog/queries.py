@@ -297,7 +297,7 @@ def list_risks(
                                  index)
         return total, rec.risk_records(
             session, matrix, scope, aggregation=aggregation, raw_json=raw_json, pieces=pieces,
-            chosen=lst.Chosen(ids, scope.risks),
+            chosen=lst.Chosen(ids, scope.risks, index.number),
             visible_links=lambda page: lst.visible_links(index, session, scope, page))
     by_residual = bool(filters.residual_level) or (sort or "").lstrip("-") == "residual_level"
     residual = residual_level(session, matrix, scope) if by_residual else None
@@ -324,11 +324,6 @@ def _from_index(
     """list_risks's total and page of ids from the list index (catalog.listing): the same
     filters, order, ranking and ties as the SQL of list_risks, as set operations."""
     chosen: frozenset[int] | set[int] = lst.visible(index, session, scope)
-    key = (scope.measures, matrix.name, matrix.grid)
-
-    def differing() -> dict[int, list[int]]:
-        return {} if scope.complete else _differing(session, matrix, scope)
-
     wanted = (("domain", [_norm(v) for v in filters.domain]),
               ("category", [_norm(v) for v in filters.category]),
               ("status", [_norm(v) for v in filters.status]),
@@ -338,7 +333,7 @@ def _from_index(
         if getattr(filters, name):  # a filter given whose values name nothing matches nothing
             chosen = chosen & lst.union(index.sets[name], values)
     if filters.residual_level:
-        by_level = lst.residual(index, key, differing)[1]
+        by_level = lst.residual(index, session, matrix, scope)[1]
         chosen = chosen & lst.union(by_level, _levels(matrix, filters.residual_level))
     if q is not None and q.strip():
         ordered, matched = lst.ranked(index, "risk", q,
@@ -350,8 +345,9 @@ def _from_index(
         _order(Risk, RISK_SORTS, sort)  # the same error for a sort that names nothing
         name, descending = sort.removeprefix("-"), sort.startswith("-")
         if name == "residual_level":
-            levels = lst.residual(index, key, differing)[0]
-            ordered = lst.residual_order(index, session, key, levels, descending)
+            levels = lst.residual(index, session, matrix, scope)[0]
+            ordered = lst.residual_order(index, session, (scope.measures, matrix.name,
+                                                          matrix.grid), levels, descending)
         elif name == "key" and not descending:
             ordered = index.keys
         else:

@@ -286,7 +286,7 @@ def risk_records(
         return []
     if pieces is not None and isinstance(in_ids, list):
         return _from_pieces(session, matrix, scope, in_ids, aggregation, pieces,
-                            visible_links)
+                            visible_links, None if chosen is None else chosen.generation)
     read = _Reader(session, in_ids)
     if read.inline:
         rows = _in_order(read.rows(_RISK_ROWS_RAW if raw_json else _RISK_ROWS), in_ids)
@@ -358,8 +358,11 @@ class Pieces:
 def _from_pieces(session: Session, matrix: Matrix, scope: Scope, ids: list[int],
                  aggregation: str, pieces: Pieces,
                  visible_links: Callable[[list[int]], dict[int, list[Any]]] | None = None,
-                 ) -> list[Any]:
-    parts = pieces.at(int(session.connection().execute(READ_GENERATION).scalar() or 0))
+                 generation: int | None = None) -> list[Any]:
+    """`generation`: the read generation of this transaction, when the caller read it."""
+    if generation is None:
+        generation = int(session.connection().execute(READ_GENERATION).scalar() or 0)
+    parts = pieces.at(generation)
     # This page's parts, taken at once: another request (a search runs in the thread pool) may
     # replace the shared map meanwhile, and this page must not lose what it found.
     page = {rid: parts[rid] for rid in ids if rid in parts}
