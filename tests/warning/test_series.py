@@ -9,6 +9,8 @@ import random
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskatlas.warning.indicators import Indicator, default_indicator_file, load_indicators
 from riskatlas.warning.periods import index_of, period_of, periods_between
@@ -238,3 +240,37 @@ def test_a_single_explosion_where_there_were_none() -> None:
     assert [(a.period_start, a.observed, a.severity) for a in alerts] == [
         (period_of(first, "week").start, 1.0, 2)]
     assert alerts[0].probability == pytest.approx(4.9988e-4, rel=1e-4)
+
+
+_event = st.builds(
+    Event, st.dates(min_value=date(2020, 1, 1), max_value=date(2020, 12, 31)),
+    st.sampled_from(["KGZ", "TJK"]), st.sampled_from(["Batken", "Sughd", None]),
+    st.sampled_from(["a", "b", None]), st.sampled_from(["Battles", "Riots"]), st.none(),
+    st.none(), st.none(), st.integers(min_value=0, max_value=20),
+    st.integers(min_value=1, max_value=30))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_event, max_size=60),
+       st.dates(min_value=date(2020, 1, 1), max_value=date(2020, 12, 31)),
+       st.sampled_from(["events", "fatalities", "locations"]),
+       st.sampled_from(["country", "admin1"]), st.sampled_from(["week", "month"]))
+def test_series_keep_every_matching_event_and_never_look_ahead(
+        events: list[Event], until: date, measure: str, level: str, period: str) -> None:
+    indicator = Indicator.model_validate({
+        "key": "P", "title": {"en": "p", "ru": "п"}, "risks": ["CA-BRD-001"],
+        "filter": {"event_types": ["Battles"]}, "measure": measure, "level": level,
+        "period": period, "detector": {"name": "surge", "params": {"window": 2,
+                                                                   "min_baseline": 0}}})
+    kept = [e for e in events if e.event_type == "Battles" and e.date <= until]
+    series = build_series(aggregate(indicator, events, until), indicator.period,
+                          date(2020, 1, 1), until)
+    if measure == "events":
+        assert sum(map(sum, series.values())) == sum(e.count for e in kept)
+    elif measure == "fatalities":
+        assert sum(map(sum, series.values())) == sum(e.fatalities for e in kept)
+    assert {g[0] for g in series} == {e.country for e in kept}
+    assert all(g[1] is None for g in series) or level == "admin1"
+    assert len({len(v) for v in series.values()}) <= 1  # one length: the same periods
+    since = date(2020, 1, 1)
+    assert evaluate(indicator, events, until, since) == evaluate(indicator, kept, until, since)
