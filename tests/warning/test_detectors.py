@@ -242,3 +242,12 @@ def test_a_constant_series_never_fires(value: float, length: int) -> None:
     for name, detect in DETECTORS.items():
         for params in ({}, _SMALL[name]):
             assert not detect([value] * length, **params).fired
+
+
+@settings(max_examples=100, deadline=None)
+@given(_counts)
+def test_a_period_without_events_never_fires(series: list[float]) -> None:
+    # series.backtest relies on this to skip empty periods
+    for name, detect in DETECTORS.items():
+        for params in ({}, _SMALL[name]):
+            assert not detect([*series, 0], **params).fired

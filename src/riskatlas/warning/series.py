@@ -180,6 +180,8 @@ def backtest(indicator: Indicator, events: Iterable[Any], since: date, until: da
     for geo in sorted(series, key=lambda g: (g[0], g[1] or "")):
         values = series[geo]
         for i in range(begin, stop + 1):
+            if not values[i]:
+                continue  # no detector fires on a period without events (test_detectors)
             found = detect(values[max(0, i - window):i + 1], **params)
             if found.fired:
                 out.append(_candidate(indicator, geo, first.shift(i), found))
