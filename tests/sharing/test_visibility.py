@@ -3,9 +3,10 @@
 For each kind of principal (member editor and viewer of the owner organisation, another member,
 a member named on a RED record, a partner in a sharing group, a partner in none, an observer,
 anonymous with public mode off and on) this walks every read endpoint — list, filtered list,
-search, detail, history, export, HTML list and detail, nested links — against one risk and one
-measure per marking, and compares what comes back with the expected table in world.py. It
-also checks that no response body carries the text of a record the principal may not see.
+search, detail, history, export, HTML list and detail, nested links, events list and detail —
+against one risk, one measure and one event (a field report) per marking, and compares what
+comes back with the expected table in world.py. It also checks that no response body carries
+the text of a record the principal may not see.
 STIX, TAXII and reports do not exist yet; when they do they must be added to DOORS here.
 """
 
@@ -103,6 +104,19 @@ class Walk:
         for record in doc["measures"]:
             self._nested("measures", record)
 
+    def events(self, world: w.World) -> None:
+        for query in ("", "&country=KAZ", "&source=report", "&since=2024-01-01"):
+            url = f"/api/v1/events?limit=1000{query}"
+            body = self.get(url).json()
+            got = {i["notes"].removeprefix("zebra event [").removesuffix("]")
+                   for i in body.get("items", [])}
+            self.expect(f"{url} items", got, self.visible)
+            self.expect(f"{url} total", body.get("total"), len(self.visible))
+        for suffix, event_id in world.events.items():
+            want = 200 if suffix in self.visible else 404
+            url = f"/api/v1/events/{event_id}"
+            self.expect(url, self.get(url).status_code, want)
+
     def pages(self) -> None:
         html = self.get("/risks").text  # the catalog page (the dashboard is at /)
         got = {s for s in w.RECORDS if f'href="/risks/{w.risk_key(s)}"' in html}
@@ -128,6 +142,7 @@ def test_every_door_shows_exactly_what_the_policy_allows(setup: tuple[str, w.Wor
         walk.details()
         walk.exports()
         walk.pages()
+        walk.events(world)
         problems += [f"{name}: {p}" for p in walk.problems]
     assert problems == []
 

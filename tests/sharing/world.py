@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,10 @@ from riskatlas.catalog.importer import validate_files
 from riskatlas.catalog.matrix import active_matrix
 from riskatlas.catalog.service import save
 from riskatlas.parties import accounts
-from riskatlas.parties.models import Organisation, State
+from riskatlas.parties.models import Organisation, State, User
 from riskatlas.runtime import Runtime
-from riskatlas.sharing.models import SharingGroup, SharingGroupMember
+from riskatlas.sharing.models import RecordShare, SharingGroup, SharingGroupMember
+from riskatlas.warning.models import Event
 
 # user -> (organisation, role)
 USERS = {
@@ -93,6 +95,7 @@ def catalog() -> dict[str, Any]:
 class World:
     tokens: dict[str, str] = field(default_factory=dict)
     passwords: dict[str, str] = field(default_factory=dict)
+    events: dict[str, int] = field(default_factory=dict)  # record suffix -> event id
 
 
 def build(runtime: Runtime, tmp_path: Path) -> World:
@@ -119,4 +122,28 @@ def build(runtime: Runtime, tmp_path: Path) -> World:
     with runtime.transaction() as session:
         batch = validate_files(session, active_matrix(runtime.settings), [path])
         save(session, active_matrix(runtime.settings), batch, Who("test"))
+    with runtime.transaction() as session:
+        _events(session, world)
     return world
+
+
+def _events(session: Any, world: World) -> None:
+    """One field report per marking, owned and shared as the records are (early warning)."""
+    orgs = dict(session.execute(select(Organisation.key, Organisation.id)).all())
+    users = dict(session.execute(select(User.username, User.id)).all())
+    groups = dict(session.execute(select(SharingGroup.key, SharingGroup.id)).all())
+    for suffix, (tlp, sharing) in RECORDS.items():
+        event = Event(source="report", source_id=f"vis-{suffix}", period="day",
+                      date=date(2024, 5, 1), country="KAZ", admin1="Almaty",
+                      event_type="Riots", sub_type="Mob violence", events=1,
+                      notes=f"zebra event [{suffix}]", owner_org_id=orgs["KAZ-SC"], tlp=tlp,
+                      digest=suffix)
+        session.add(event)
+        session.flush()
+        world.events[suffix] = event.id
+        for group in sharing.get("groups", []):
+            session.add(RecordShare(entity="event", record_id=event.id, group_id=groups[group]))
+        for org in sharing.get("orgs", []):
+            session.add(RecordShare(entity="event", record_id=event.id, org_id=orgs[org]))
+        for user in sharing.get("users", []):
+            session.add(RecordShare(entity="event", record_id=event.id, user_id=users[user]))

@@ -1,0 +1,119 @@
+"""`riskatlas events import` on both engines: all of a file or nothing, quarantine of bad rows
+with --skip-invalid, idempotent re-import, changed rows updated; list and stats."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from riskatlas.config import Settings
+from riskatlas.runtime import Runtime
+from riskatlas.warning.models import Event
+from tests.helpers import cli
+from tests.warning import files as g
+
+
+def _count(db_url: str) -> int:
+    with Runtime(Settings(database_url=db_url)).transaction() as session:
+        return session.scalar(select(func.count()).select_from(Event)) or 0
+
+
+def _import(db_url: str, path: Path, fmt: str, *extra: str) -> object:
+    return cli("events", "import", str(path), "--format", fmt, "--db", db_url, *extra)
+
+
+def test_bad_rows_are_reported_and_nothing_is_written(db_url: str, tmp_path: Path) -> None:
+    rows = [g.acled_row(n) for n in range(1, 6)]
+    rows[3]["latitude"] = "north"
+    rows.append(g.acled_row(2))  # the same id twice
+    path = g.write_csv(tmp_path / "acled.csv", g.ACLED_COLUMNS, rows)
+    result = _import(db_url, path, "acled")
+    assert result.exit_code == 2, result.output
+    assert f"{path}:5: latitude: not a number: 'north'" in result.output
+    assert f"{path}:7: event_id_cnty: the same id as line 3" in result.output
+    assert "2 problem(s); nothing was written." in result.output
+    assert _count(db_url) == 0
+    assert not (tmp_path / "acled.csv.quarantine.csv").exists()
+
+
+def test_skip_invalid_quarantines_bad_rows_and_imports_the_rest(db_url: str,
+                                                               tmp_path: Path) -> None:
+    rows = [g.weekly_row(n) for n in range(1, 5)]
+    rows[1]["WEEK"] = "2022-09-18"  # a Sunday
+    path = g.write_csv(tmp_path / "weekly.csv", g.WEEKLY_COLUMNS, rows)
+    result = _import(db_url, path, "acled-weekly", "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    assert f"{path}:3: WEEK: 2022-09-18 is a Sunday" in result.output
+    assert _count(db_url) == 3
+    quarantine = tmp_path / "weekly.csv.quarantine.csv"
+    with quarantine.open(encoding="utf-8", newline="") as f:
+        kept = list(csv.reader(f))
+    assert kept[0] == g.WEEKLY_COLUMNS and len(kept) == 2 and kept[1][0] == "2022-09-18"
+    # The quarantine file, once fixed, imports like any other file.
+    fixed = quarantine.read_text(encoding="utf-8").replace("2022-09-18", "2022-09-24")
+    quarantine.write_text(fixed, encoding="utf-8")
+    assert _import(db_url, quarantine, "acled-weekly").exit_code == 0
+    assert _count(db_url) == 4
+
+
+def test_reimport_adds_nothing_and_a_changed_row_updates(db_url: str, tmp_path: Path) -> None:
+    rows = [g.ucdp_row(n) for n in range(1, 4)]
+    path = g.write_csv(tmp_path / "ged.csv", g.UCDP_COLUMNS, rows)
+    first = _import(db_url, path, "ucdp-ged")
+    assert first.exit_code == 0, first.output
+    assert "3 row(s) read: 3 added, 0 updated, 0 unchanged" in first.output
+    again = _import(db_url, path, "ucdp-ged")
+    assert "3 row(s) read: 0 added, 0 updated, 3 unchanged" in again.output
+    rows[1]["best"] = "40"
+    rows.append(g.ucdp_row(9))
+    g.write_csv(path, g.UCDP_COLUMNS, rows)
+    changed = _import(db_url, path, "ucdp-ged")
+    assert "4 row(s) read: 1 added, 1 updated, 2 unchanged" in changed.output
+    with Runtime(Settings(database_url=db_url)).transaction() as session:
+        assert session.scalar(select(Event.fatalities).where(
+            Event.source_id == rows[1]["id"])) == 40
+        assert session.scalar(select(func.count()).select_from(Event)) == 4
+
+
+def test_every_format_imports_on_both_engines(db_url: str, tmp_path: Path) -> None:
+    acled = g.write_csv(tmp_path / "a.csv", g.ACLED_OLD_COLUMNS,
+                        [g.acled_row(1, data_id="1", iso3="KGZ")], bom=True)
+    gdelt1 = g.write_tsv(tmp_path / "g1.CSV", [g.gdelt_row(1, g.GDELT1)])
+    gdelt2 = g.write_tsv(tmp_path / "g2.CSV", [g.gdelt_row(2), g.gdelt_row(3)])
+    for path, fmt in ((acled, "acled"), (gdelt1, "gdelt"), (gdelt2, "gdelt")):
+        result = _import(db_url, path, fmt, "--tlp", "amber")
+        assert result.exit_code == 0, result.output
+    assert _count(db_url) == 4
+    listed = cli("events", "list", "--db", db_url, "--format", "json", "--source", "gdelt")
+    events = json.loads(listed.stdout)
+    assert sorted(e["source_id"] for e in events) == ["1000001", "1000002", "1000003"]
+    assert {e["tlp"] for e in events} == {"amber"} and {e["owner"] for e in events} == {"C5-SEC"}
+    stats = json.loads(cli("events", "stats", "--db", db_url, "--format", "json").stdout)
+    assert {s["key"]: s["rows"] for s in stats["by_source"]} == {"acled": 1, "gdelt": 3}
+    assert stats["total"] == {"rows": 4, "first": "2022-09-16", "last": "2023-01-31"}
+
+
+def test_list_as_a_user_goes_through_the_policy(db_url: str, tmp_path: Path) -> None:
+    path = g.write_csv(tmp_path / "a.csv", g.ACLED_COLUMNS, [g.acled_row(1)])
+    assert _import(db_url, path, "acled", "--owner", "KAZ-SC", "--tlp", "amber").exit_code == 0
+    for user, org in (("kgz", "KGZ-SC"), ("sau", "SAU-GOV")):
+        made = cli("users", "add", user, "--org", org, "--role", "viewer", "--db", db_url)
+        assert made.exit_code == 0, made.output
+    member = cli("events", "list", "--db", db_url, "--format", "json", "--as", "kgz")
+    partner = cli("events", "list", "--db", db_url, "--format", "json", "--as", "sau")
+    assert [e["source_id"] for e in json.loads(member.stdout)] == ["KGZ1"]
+    assert json.loads(partner.stdout) == []  # AMBER: members only
+    stats = cli("events", "stats", "--db", db_url, "--format", "json", "--as", "sau")
+    assert json.loads(stats.stdout)["total"]["rows"] == 0
+
+
+def test_unknown_owner_and_bad_since_exit_2(db_url: str, tmp_path: Path) -> None:
+    path = g.write_csv(tmp_path / "a.csv", g.ACLED_COLUMNS, [g.acled_row(1)])
+    result = _import(db_url, path, "acled", "--owner", "NOPE")
+    assert result.exit_code == 2 and "--owner: no organisation 'NOPE'" in result.output
+    assert _count(db_url) == 0
+    bad = cli("events", "list", "--db", db_url, "--since", "yesterday")
+    assert bad.exit_code == 2 and "--since: not a date" in bad.output
