@@ -232,3 +232,30 @@ def _record_written(session: Session, who: Who, out: Written) -> None:
     if out.versions:
         session.execute(insert(Version), out.versions)
     append_many(session, who, out.audit)
+
+
+def recent_changes(session: Session, scope: Scope, limit: int = 10) -> list[dict[str, Any]]:
+    """The latest versions of national assessments of risks the scope allows now, newest
+    first, each with its risk's key and current title and the state (the dashboard's recent
+    changes, beside queries.recent_changes). An assessment is seen with its risk: its versions
+    are read over the newest ones (queries.RECENT_WINDOWS), then kept for the visible risks."""
+    visible: list[Any] = []
+    titles: dict[str, Any] = {}
+    for window in queries.RECENT_WINDOWS:
+        rows = session.execute(
+            select(Version.key, Version.version, Version.change, Version.changed_at,
+                   Version.changed_by)
+            .where(Version.entity == ENTITY).order_by(Version.id.desc()).limit(window)).all()
+        keys = {row.key.partition("/")[0] for row in rows}
+        titles = dict(session.execute(select(Risk.key, Risk.title).where(
+            Risk.key.in_(keys), scope.risks)).all()) if keys else {}
+        visible = [row for row in rows if row.key.partition("/")[0] in titles]
+        if len(visible) >= limit or len(rows) < window:
+            break
+    out = []
+    for row in visible[:limit]:
+        risk_key, _, state = row.key.partition("/")
+        out.append({"entity": ENTITY, "key": risk_key, "state": state, "version": row.version,
+                    "change": row.change, "changed_at": row.changed_at,
+                    "changed_by": row.changed_by, "title": titles[risk_key]})
+    return out

@@ -15,12 +15,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
-from riskatlas.catalog import queries
+from riskatlas.catalog import assessments, queries
 from riskatlas.catalog.matrix import Matrix, active_matrix
 from riskatlas.catalog.schemas import DOMAINS
 from riskatlas.parties.service import list_states
-from riskatlas.sharing.policy import TLP_LEVELS
+from riskatlas.sharing.policy import TLP_LEVELS, Scope
 from riskatlas.web import i18n
 from riskatlas.web.deps import RuntimeDep, ScopeDep, SessionDep
 from riskatlas.web.templating import page_language, render
@@ -187,8 +188,16 @@ def dashboard(request: Request, session: SessionDep, runtime: RuntimeDep, scope:
                                 aggregation=runtime.settings.aggregation)
     return render(request, "catalog/dashboard.html", {
         "heat": heat, "top": top, "due": queries.measures_due(session, scope, date.today()),
-        "recent": queries.recent_changes(session, scope), **page_context(request, matrix),
+        "recent": recent_changes(session, scope), **page_context(request, matrix),
     })
+
+
+def recent_changes(session: Session, scope: Scope, limit: int = 10) -> list[dict[str, Any]]:
+    """Risks, measures and national assessments, newest first: the latest of each kind (each
+    read through the scope) merged by time."""
+    both = (queries.recent_changes(session, scope, limit)
+            + assessments.recent_changes(session, scope, limit))
+    return sorted(both, key=lambda c: c["changed_at"], reverse=True)[:limit]
 
 
 # --- catalog -------------------------------------------------------------------------------

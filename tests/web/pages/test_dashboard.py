@@ -131,3 +131,28 @@ def test_dashboard_statements_do_not_grow(db_url: str, cheap_hashing: None,  # n
         assert len(seen) <= few <= 20, seen
     finally:
         event.remove(runtime.engine, "before_cursor_execute", count)
+
+
+def test_recent_changes_include_national_assessments(
+        db_url: str, cheap_hashing: None) -> None:  # noqa: F811
+    """A national assessment's change is a recent change, seen only with its risk."""
+    node = catalog_node(db_url)
+    for key in (AMBER, "CA-TST-001"):
+        answer = node.client.put(f"/api/v1/risks/{key}/assessments/KGZ", json={
+            "likelihood": "High", "impact": "Low", "rationale": {"en": "KGZ view", "ru": "в"}},
+            headers=node.headers("kgz_analyst"))
+        assert answer.status_code in {200, 201}, answer.text
+
+    def assessed(username: str, lang: str = "en") -> list[str]:
+        page = node.client.get(f"/?lang={lang}", headers=node.headers(username)).text
+        recent = page[page.index('id="recent-title"'):page.index('id="alerts-title"')]
+        return re.findall(r'<a href="/risks/([\w.-]+)(?:\?lang=\w+)?#national">', recent)
+
+    assert assessed("kgz_editor")[:2] == ["CA-TST-001", AMBER]  # newest first
+    member = node.client.get("/", headers=node.headers("kgz_editor")).text
+    assert "national assessment of KGZ" in member
+    assert "национальная оценка: KGZ" in node.client.get(
+        "/?lang=ru", headers=node.headers("kgz_editor")).text
+    partner = assessed("sau_editor")  # the partner sees no assessment of the AMBER risk
+    assert partner[0] == "CA-TST-001" and AMBER not in partner
+    assert AMBER not in node.client.get("/", headers=node.headers("sau_editor")).text
