@@ -117,3 +117,15 @@ def test_unknown_owner_and_bad_since_exit_2(db_url: str, tmp_path: Path) -> None
     assert _count(db_url) == 0
     bad = cli("events", "list", "--db", db_url, "--since", "yesterday")
     assert bad.exit_code == 2 and "--since: not a date" in bad.output
+
+
+def test_gdelt_quarantine_keeps_the_tab_separated_rows(db_url: str, tmp_path: Path) -> None:
+    good, bad = g.gdelt_row(1), g.gdelt_row(2, ActionGeo_CountryCode="ZZ",
+                                             SOURCEURL='https://example.org/"a"\\b')
+    path = g.write_tsv(tmp_path / "20220916.export.CSV", [good, bad])
+    result = _import(db_url, path, "gdelt", "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    assert f"{path}:2: ActionGeo_CountryCode: FIPS 10-4 code 'ZZ'" in result.output
+    quarantine = tmp_path / "20220916.export.CSV.quarantine.CSV"
+    assert quarantine.read_text(encoding="utf-8") == "\t".join(bad) + "\n"
+    assert _count(db_url) == 1

@@ -270,9 +270,10 @@ def _count(session: Session, source: str) -> int:
 def _write_quarantine(target: Path, fmt: Format, header: list[list[str]],
                       rows: list[list[str]]) -> None:
     with target.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, delimiter=fmt.delimiter,
-                            quoting=csv.QUOTE_MINIMAL if fmt.header else csv.QUOTE_NONE,
-                            escapechar=None if fmt.header else "\\")
+        if not fmt.header:  # tab-separated, unquoted (GDELT): the fields as they were read
+            out.writelines("\t".join(row) + "\n" for row in rows)
+            return
+        writer = csv.writer(out, delimiter=fmt.delimiter)
         if header:
             writer.writerow(header[0])
         writer.writerows(rows)
