@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlencode
 from babel.dates import format_date
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from riskatlas.catalog import checks, edits, queries
@@ -28,6 +29,7 @@ from riskatlas.runtime import Runtime
 from riskatlas.sharing.policy import Principal, Scope
 from riskatlas.web.deps import CurrentPrincipal, RuntimeDep, ScopeDep, SessionDep, who
 from riskatlas.web.i18n import available, locale, translations
+from riskatlas.web.reasons import explain
 from riskatlas.web.templating import page_language, render
 
 router = APIRouter(include_in_schema=False)
@@ -191,7 +193,7 @@ def measure_detail(
 
 
 def _detail(request: Request, session: Session, runtime: Runtime, scope: Scope,
-            principal: Principal, key: str, error: str | None = None,
+            principal: Principal, key: str, error: str | Markup | None = None,
             status_code: int = 200) -> HTMLResponse:
     try:
         measure = queries.get_measure(session, scope, key)
@@ -295,17 +297,19 @@ def update_measure(
             "make your change again."))
     except ImportError_ as exc:
         session.rollback()
-        return _refused(request, runtime, session, scope, principal, back, 422,
-                        "; ".join(p.reason for p in exc.problems))
+        return _refused(request, runtime, session, scope, principal, back, 422, Markup(
+            "; ").join(explain(p.reason, lang, "measure") for p in exc.problems))
     except ValueError as exc:
         session.rollback()
-        return _refused(request, runtime, session, scope, principal, back, 422, str(exc))
+        return _refused(request, runtime, session, scope, principal, back, 422,
+                        explain(str(exc), lang, "measure"))
     session.commit()
     return RedirectResponse(back, status_code=303)
 
 
 def _refused(request: Request, runtime: Runtime, session: Session, scope: Scope,
-             principal: Principal, back: str, code: int, message: str) -> HTMLResponse:
+             principal: Principal, back: str, code: int, message: str | Markup
+             ) -> HTMLResponse:
     """The view the form came from, with the reason at the top and the refusal's status: a
     browser without JavaScript shows it as a page, htmx swaps it in (static/board.js)."""
     path = back.partition("?")[0]

@@ -39,6 +39,7 @@ from riskatlas.web.deps import (
     form_csrf_ok,
     who,
 )
+from riskatlas.web.reasons import explain
 from riskatlas.web.templating import page_language, render
 
 router = APIRouter(include_in_schema=False)
@@ -136,38 +137,9 @@ def history_with_diffs(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # --- validation problems, next to their fields, in the reader's language -------------------
 
-# (pattern of the service's English reason, message shown; {0}.. are the pattern's groups)
-REASONS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), m) for p, m in [
-    (r"^required field is missing$", N_("This field is required.")),
-    (r"^String should have at least 1 character", N_("This field is required.")),
-    (r"^missing text in (.+)$", N_("Text is missing in: {0}.")),
-    (r"^expected one of (.+), got .+$", N_("Choose one of: {0}.")),
-    (r"^expected a date as YYYY-MM-DD, YYYY-MM or YYYY", N_(
-        "Give a date as YYYY-MM-DD, YYYY-MM or YYYY.")),
-    (r"is not a real date", N_("This date does not exist.")),
-    (r"^String should match pattern '\^https\?", N_(
-        "Give a web address that starts with http:// or https://.")),
-    (r"^String should match pattern", N_("This value is not in the expected form.")),
-    (r"^List should have at least 1 item", N_("Give at least one.")),
-    (r"^unknown (?:actor|state|measure|risk|organisation) '(.+)'$", N_("Unknown key: {0}.")),
-    (r"is listed twice", N_("A value is listed twice.")),
-    (r"^a RED record is read only", N_(
-        "A RED record must name its readers; set them through the API or an import.")),
-]]
 FORM_FIELDS = frozenset({"key", *TEXTS, *CHOICES, "states", "actors", *LISTS, "sources"})
 # Problems of fields the form does not show go with the field that decides them.
 MOVED = {"sharing": "tlp"}
-
-
-def explain(reason: str, lang: str) -> Markup:
-    gettext = i18n.translations(lang).gettext
-    for pattern, message in REASONS:
-        found = pattern.search(reason)
-        if found:
-            return escape(gettext(message).format(*found.groups()))
-    if lang == "en":
-        return escape(reason)
-    return Markup('<span lang="en">{}</span>').format(reason)
 
 
 def problems_by_field(exc: ImportError_, lang: str) -> dict[str, list[Markup]]:
@@ -178,7 +150,7 @@ def problems_by_field(exc: ImportError_, lang: str) -> dict[str, list[Markup]]:
     for problem in exc.problems:
         head, *rest = re.split(r"[.\[]", problem.field, maxsplit=1)
         name = MOVED.get(head, head)
-        message = explain(problem.reason, lang)
+        message = explain(problem.reason, lang, "risk")
         if name == "sources" and rest:
             row = re.match(r"(\d+)\]\.?(\w*)", rest[0])
             if row:
@@ -462,7 +434,7 @@ async def edit_risk(key: str, request: Request, session: SessionDep, runtime: Ru
         session.rollback()
         return _form_page(request, session, matrix, "edit", typed, key=current["key"],
                           version=version, base=base_version,
-                          problems={"_": [explain(str(exc), lang)]}, status=422)
+                          problems={"_": [explain(str(exc), lang, "risk")]}, status=422)
     return RedirectResponse(url(request, f"/risks/{current['key']}"), status_code=303)
 
 
