@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from riskatlas.catalog.schemas import ErrorOut
@@ -19,6 +19,7 @@ from riskatlas.web.errors import ApiError
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+EventId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # the key's range on both engines
 
 
 @router.get("", response_model=EventPage, responses=openapi.errors(ErrorOut, 401, 422))
@@ -39,7 +40,7 @@ async def list_events(
 
 @router.get("/{event_id}", response_model=EventOut,
             responses=openapi.errors(ErrorOut, 401, 404, 422))
-async def get_event(event_id: int, runtime: RuntimeDep, scope: ScopeDep) -> dict[str, object]:
+async def get_event(event_id: EventId, runtime: RuntimeDep, scope: ScopeDep) -> dict[str, object]:
     """One event you may see (404 otherwise)."""
     found = await read(runtime, service.get_event, scope, event_id)
     if found is None:
