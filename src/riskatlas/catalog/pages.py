@@ -185,7 +185,8 @@ def dashboard(request: Request, session: SessionDep, runtime: RuntimeDep, scope:
                       {"heat": heat, **page_context(request, matrix)})
     _, top = queries.list_risks(session, matrix, scope, queries.RiskFilters(), limit=10,
                                 sort="-residual_level",
-                                aggregation=runtime.settings.aggregation)
+                                aggregation=runtime.settings.aggregation,
+                                listing=request.app.state.listing)
     return render(request, "catalog/dashboard.html", {
         "heat": heat, "top": top, "due": queries.measures_due(session, scope, date.today()),
         "recent": recent_changes(session, scope), **page_context(request, matrix),
@@ -227,7 +228,9 @@ def catalog_query(request: Request) -> dict[str, Any]:
 
 
 def find_risks(session: Any, matrix: Matrix, scope: Any, asked: dict[str, Any],
-               aggregation: str) -> tuple[int, list[dict[str, Any]]]:
+               aggregation: str, listing: Any = None) -> tuple[int, list[dict[str, Any]]]:
+    """The catalog page's risks; `listing`: the app's list index (catalog.listing), used when
+    no page-only filter (TLP, a heat map cell) is asked."""
     f = asked["filters"]
     filters = queries.RiskFilters(domain=f["domain"], state=f["state"], level=f["level"],
                                   residual_level=f["residual_level"], status=f["status"],
@@ -240,7 +243,7 @@ def find_risks(session: Any, matrix: Matrix, scope: Any, asked: dict[str, Any],
         return queries.list_risks(session, matrix, scope, filters, limit=PAGE_SIZE,
                                   offset=(asked["page"] - 1) * PAGE_SIZE, extra=extra,
                                   q=asked["q"] or None, sort=asked["sort"] or None,
-                                  aggregation=aggregation)
+                                  aggregation=aggregation, listing=listing)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -266,7 +269,8 @@ def catalog(request: Request, session: SessionDep, runtime: RuntimeDep,
             scope: ScopeDep) -> HTMLResponse:
     matrix = matrix_of(runtime)
     asked = catalog_query(request)
-    total, risks = find_risks(session, matrix, scope, asked, runtime.settings.aggregation)
+    total, risks = find_risks(session, matrix, scope, asked, runtime.settings.aggregation,
+                              request.app.state.listing)
     pages = max(1, -(-total // PAGE_SIZE))
     context: dict[str, Any] = {
         "risks": risks, "total": total, "asked": asked, "page": asked["page"], "pages": pages,
