@@ -103,3 +103,34 @@ def test_the_index_answers_as_the_sql_does_through_changes(node: Node) -> None:
         paths = _paths(n, 40)
         again = _answers(indexed, node, paths)
         assert again == _answers(plain, node, paths), change
+
+
+def test_the_heat_map_from_the_index_is_the_sql_one(node: Node) -> None:
+    from sqlalchemy import select
+
+    from riskatlas.catalog import listing, queries
+    from riskatlas.catalog.matrix import active_matrix
+    from riskatlas.cli_options import operator_scope
+    from riskatlas.parties.accounts import principal_for
+    from riskatlas.parties.models import User
+    from riskatlas.runtime import Runtime
+    from riskatlas.sharing.policy import scope_for
+
+    runtime = Runtime(Settings(database_url=node.db_url))
+    matrix = active_matrix(runtime.settings)
+    index = listing.Listing()
+    for change in (None, ("measures", "edit", HIDDEN_MEASURE, "--set", "status=proposed")):
+        if change is not None:
+            assert cli(*change, "--db", node.db_url).exit_code == 0
+        with runtime.sessions() as session:
+            users = [u for u in session.scalars(select(User)) if u.username in READERS]
+            scopes = [operator_scope(), *[scope_for(principal_for(session, u)) for u in users]]
+            assert len(scopes) == len(READERS)  # every named reader, and the operator
+            seen = set()
+            for scope in scopes:
+                for residual_view in (False, True):
+                    sql = queries.heat_map(session, matrix, scope, residual_view)
+                    assert queries.heat_map(session, matrix, scope, residual_view,
+                                            listing=index) == sql
+                    seen.add(tuple(sorted(sql.items())))
+            assert len(seen) > 2  # the readers' maps differ: the comparison can fail

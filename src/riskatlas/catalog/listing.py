@@ -70,6 +70,7 @@ class ListIndex:
     hidden: dict[Any, frozenset[int]] = field(default_factory=dict)
     # Accepted links to measures in effect: measure -> risks, risk -> (measure, effects).
     effective: tuple[dict[int, list[int]], dict[int, list[tuple[int, int, int]]]] | None = None
+    heat: dict[Any, dict[tuple[int, int], int]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -162,6 +163,34 @@ def residual(gen: ListIndex, session: Session, matrix: Matrix, scope: Scope
             if len(gen.residual) >= _KEPT_SCOPES:
                 gen.residual.clear()
             gen.residual[key] = found
+    return found
+
+
+def heat(gen: ListIndex, session: Session, matrix: Matrix, scope: Scope, residual_view: bool
+         ) -> dict[tuple[int, int], int]:
+    """The heat map's counts per (likelihood, impact) cell of the risks the scope allows: the
+    inherent ratings, or the residual ones from the measures in effect the scope shows
+    (queries.heat_map is the same in SQL)."""
+    key = (scope.risks, scope.measures, matrix.name, matrix.grid, residual_view)
+    found = gen.heat.get(key)
+    if found is None:
+        counts: dict[tuple[int, int], int] = {}
+        allowed = visible(gen, session, scope)
+        if residual_view:
+            by_risk = _effective(gen, session)[1]
+            hidden = hidden_measures(gen, session, scope)
+        for rid in allowed:
+            likelihood, impact = gen.ratings[rid]
+            if residual_view:
+                seen = [(el, ei) for mid, el, ei in by_risk.get(rid, ()) if mid not in hidden]
+                likelihood = max(1, likelihood - max((e for e, _ in seen), default=0))
+                impact = max(1, impact - max((e for _, e in seen), default=0))
+            counts[(likelihood, impact)] = counts.get((likelihood, impact), 0) + 1
+        found = counts
+        with gen.lock:
+            if len(gen.heat) >= _KEPT_SCOPES:
+                gen.heat.clear()
+            gen.heat[key] = found
     return found
 
 

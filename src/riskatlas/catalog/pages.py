@@ -176,7 +176,8 @@ def dashboard(request: Request, session: SessionDep, runtime: RuntimeDep, scope:
               view: str = "inherent") -> HTMLResponse:
     matrix = matrix_of(runtime)
     view = "residual" if view == "residual" else "inherent"
-    counts = queries.heat_map(session, matrix, scope, residual_view=view == "residual")
+    counts = queries.heat_map(session, matrix, scope, residual_view=view == "residual",
+                              listing=request.app.state.listing)
     heat = {"view": view, "rows": heat_grid(request, matrix, counts, view),
             "impact": matrix.impact, "total": sum(counts.values()),
             "links": {v: url(request, "/", [("view", v)]) for v in ("inherent", "residual")}}

@@ -545,15 +545,18 @@ def _visible_effects(measures: ColumnElement[bool], *where: ColumnElement[bool])
             .group_by(RiskMeasure.risk_id).subquery())
 
 
-def heat_map(session: Session, matrix: Matrix, scope: Scope, residual_view: bool = True
-             ) -> dict[tuple[int, int], int]:
+def heat_map(session: Session, matrix: Matrix, scope: Scope, residual_view: bool = True,
+             listing: lst.Listing | None = None) -> dict[tuple[int, int], int]:
     """How many risks the scope allows lie in each (likelihood, impact) cell: the inherent
     ratings, or (`residual_view`) the residual ones from what the caller may see, as in
     records.risk_records.
 
     One grouped statement. The inherent counts read the risks only (the residual ones also
     the visible measures in effect, which costs ten times more: only the view shown is read);
-    the residual rows are the distinct (rating, strongest effect) pairs, a few hundred."""
+    the residual rows are the distinct (rating, strongest effect) pairs, a few hundred.
+    With the list index (`listing`), from it instead (catalog.listing.heat)."""
+    if listing is not None:
+        return lst.heat(listing.at(session), session, matrix, scope, residual_view)
     if not residual_view:
         rows = session.execute(_inherent_statement(scope.risks)).all()
         return {(lik, imp): int(n) for lik, imp, n in rows}
