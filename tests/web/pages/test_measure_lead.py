@@ -8,7 +8,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from riskatlas.audit.service import Who
+from riskatlas.catalog import edits
+from riskatlas.catalog.importer import ImportError_
+from riskatlas.catalog.matrix import active_matrix
+from riskatlas.config import Settings
+from riskatlas.parties.accounts import principal_for
+from riskatlas.parties.models import User
+from riskatlas.runtime import Runtime
+from riskatlas.sharing.policy import scope_for
 from tests.web.pages.measure_world import World, form_fields, make_world
 
 KEY = "CA-MWB-009"  # owned by KAZ-SC, led by KGZ-SC
@@ -108,3 +118,26 @@ def test_the_lead_moves_the_measure_on_the_board_and_its_page(world: World) -> N
     # the owner's editor still offered the controls
     owner, _ = world.browser("kaz_editor")
     assert form_fields(owner.get(f"/measures/{KEY}").text, KEY)["version"] == "3"
+
+
+def test_the_validation_holds_the_lead_to_its_fields(world: World) -> None:
+    """Every write door (an import by the lead's editor too) validates through the same rule:
+    the lead's editor changing the title is a problem, its progress alone is not."""
+    runtime = Runtime(Settings(database_url=world.db_url))
+    matrix = active_matrix(runtime.settings)
+
+    def edit(changes: dict[str, Any]) -> dict[str, Any]:
+        with runtime.transaction() as session:
+            user = session.scalars(select(User).where(User.username == "kgz_editor")).one()
+            lead = principal_for(session, user)
+            return edits.edit(session, matrix, scope_for(lead), "measures", KEY, changes,
+                              Who("kgz_editor"), principal=lead)
+
+    with pytest.raises(ImportError_) as refused:
+        edit({"title.en": "Renamed"})
+    assert [p.reason for p in refused.value.problems] == [
+        "owned by KAZ-SC: as its lead organisation, KGZ-SC changes only its progress "
+        "and status"]
+    assert edit({"progress": 60})["progress"] == 60
+    assert world.api("kaz_viewer", f"/api/v1/measures/{KEY}")["title"]["en"] == (
+        "Led by Kyrgyzstan")
