@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from riskatlas import idlist
 from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import Measure, Risk, RiskMeasure, RiskState
-from riskatlas.catalog.scoring import EFFECTIVE_STATUSES
+from riskatlas.catalog.scoring import EFFECTIVE_STATUSES, residual
 from riskatlas.generation import READ_GENERATION
 from riskatlas.sharing.policy import Scope
 
@@ -69,7 +69,8 @@ class ListIndex:
     links: dict[int, list[tuple[Any, ...]]] = field(default_factory=dict)
     hidden: dict[Any, frozenset[int]] = field(default_factory=dict)
     # Accepted links to measures in effect: measure -> risks, risk -> (measure, effects).
-    effective: tuple[dict[int, list[int]], dict[int, list[tuple[int, int, int]]]] | None = None
+    effective: tuple[dict[int, list[int]], dict[int, list[tuple[int, str, int, int]]]] | None = (
+        None)
     heat: dict[Any, dict[tuple[int, int], int]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -81,11 +82,11 @@ def _build(session: Session, number: int) -> ListIndex:
     ratings: dict[int, tuple[int, int]] = {}
     sets: dict[str, dict[Any, set[int]]] = {name: {} for name in (*COLUMNS, "state")}
     columns = list(COLUMNS.values())
-    for rid, residual, likelihood, impact, *values in conn.execute(
+    for rid, stored_level, likelihood, impact, *values in conn.execute(
             select(Risk.id, Risk.residual_level, Risk.likelihood, Risk.impact, *columns)
             .order_by(Risk.key)):
         keys.append(rid)
-        stored[rid] = residual
+        stored[rid] = stored_level
         ratings[rid] = (likelihood, impact)
         for name, value in zip(COLUMNS, values, strict=True):
             sets[name].setdefault(value, set()).add(rid)
@@ -134,8 +135,8 @@ def visible(gen: ListIndex, session: Session, scope: Scope) -> frozenset[int]:
     return found
 
 
-def residual(gen: ListIndex, session: Session, matrix: Matrix, scope: Scope
-             ) -> tuple[dict[int, int], dict[int, set[int]]]:
+def residual_levels(gen: ListIndex, session: Session, matrix: Matrix, scope: Scope
+                    ) -> tuple[dict[int, int], dict[int, set[int]]]:
     """The residual level as one scope sees it: (id -> level where it differs from the stored
     one, level -> ids at that level). It differs only for risks with an accepted link to a
     measure in effect that the scope hides: the rating then follows from the strongest effects
@@ -149,10 +150,7 @@ def residual(gen: ListIndex, session: Session, matrix: Matrix, scope: Scope
             by_measure, by_risk = _effective(gen, session)
             hidden = hidden_measures(gen, session, scope)
             for rid in {r for mid in hidden & by_measure.keys() for r in by_measure[mid]}:
-                seen = [(el, ei) for mid, el, ei in by_risk[rid] if mid not in hidden]
-                likelihood, impact = gen.ratings[rid]
-                level = matrix.level(max(1, likelihood - max((e for e, _ in seen), default=0)),
-                                     max(1, impact - max((e for _, e in seen), default=0)))
+                level = _seen_rating(gen, matrix, rid, by_risk, hidden)[2]
                 if level != gen.stored_residual[rid]:
                     changed[rid] = level
         by_level: dict[int, set[int]] = {}
@@ -180,11 +178,8 @@ def heat(gen: ListIndex, session: Session, matrix: Matrix, scope: Scope, residua
             by_risk = _effective(gen, session)[1]
             hidden = hidden_measures(gen, session, scope)
         for rid in allowed:
-            likelihood, impact = gen.ratings[rid]
-            if residual_view:
-                seen = [(el, ei) for mid, el, ei in by_risk.get(rid, ()) if mid not in hidden]
-                likelihood = max(1, likelihood - max((e for e, _ in seen), default=0))
-                impact = max(1, impact - max((e for _, e in seen), default=0))
+            likelihood, impact = (_seen_rating(gen, matrix, rid, by_risk, hidden)[:2]
+                                  if residual_view else gen.ratings[rid])
             counts[(likelihood, impact)] = counts.get((likelihood, impact), 0) + 1
         found = counts
         with gen.lock:
@@ -194,19 +189,29 @@ def heat(gen: ListIndex, session: Session, matrix: Matrix, scope: Scope, residua
     return found
 
 
+def _seen_rating(gen: ListIndex, matrix: Matrix, rid: int,
+                 by_risk: dict[int, list[tuple[int, str, int, int]]], hidden: frozenset[int]
+                 ) -> tuple[int, int, int]:
+    """A risk's residual (likelihood, impact, level) from the measures in effect that the
+    scope does not hide (catalog.scoring.residual, the rule of every other reader)."""
+    likelihood, impact = gen.ratings[rid]
+    return residual(matrix, likelihood, impact, [
+        (status, el, ei) for mid, status, el, ei in by_risk.get(rid, ()) if mid not in hidden])
+
+
 def _effective(gen: ListIndex, session: Session
-               ) -> tuple[dict[int, list[int]], dict[int, list[tuple[int, int, int]]]]:
+               ) -> tuple[dict[int, list[int]], dict[int, list[tuple[int, str, int, int]]]]:
     found = gen.effective
     if found is None:
         by_measure: dict[int, list[int]] = {}
-        by_risk: dict[int, list[tuple[int, int, int]]] = {}
-        for rid, mid, el, ei in session.connection().execute(
-                select(RiskMeasure.risk_id, RiskMeasure.measure_id, Measure.effect_likelihood,
-                       Measure.effect_impact).join(Measure)
+        by_risk: dict[int, list[tuple[int, str, int, int]]] = {}
+        for rid, mid, status, el, ei in session.connection().execute(
+                select(RiskMeasure.risk_id, RiskMeasure.measure_id, Measure.status,
+                       Measure.effect_likelihood, Measure.effect_impact).join(Measure)
                 .where(RiskMeasure.status == "accepted",
                        Measure.status.in_(sorted(EFFECTIVE_STATUSES)))):
             by_measure.setdefault(mid, []).append(rid)
-            by_risk.setdefault(rid, []).append((mid, el, ei))
+            by_risk.setdefault(rid, []).append((mid, status, el, ei))
         found = gen.effective = (by_measure, by_risk)
     return found
 
@@ -286,15 +291,16 @@ def order(gen: ListIndex, session: Session, name: str, descending: bool) -> list
     return found
 
 
-def residual_order(gen: ListIndex, session: Session, key: Any, levels: dict[int, int],
+def residual_order(gen: ListIndex, session: Session, matrix: Matrix, scope: Scope,
                    descending: bool) -> list[int]:
-    """Risk ids by the residual level one scope sees (`levels`: its exceptions), ties by key:
-    the stored column's order, with the few risks whose level differs for this scope taken
-    out and put back at their place (a full sort per scope cost ~15 ms of Python)."""
+    """Risk ids by the residual level the scope sees, ties by key: the stored column's order,
+    with the few risks whose level differs for this scope (residual_levels) taken out and put
+    back at their place (a full sort per scope cost ~15 ms of Python)."""
     base = order(gen, session, "residual_level", descending)
+    levels = residual_levels(gen, session, matrix, scope)[0]
     if not levels:
         return base
-    label = ("residual", key, descending)
+    label = ("residual", scope.measures, matrix.name, matrix.grid, descending)
     found = gen.orders.get(label)
     if found is None:
         stored, position, sign = gen.stored_residual, gen.position, -1 if descending else 1

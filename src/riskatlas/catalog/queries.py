@@ -204,29 +204,35 @@ class RiskFilters:
         if problems:
             raise FilterError(problems)
 
+    def values(self, matrix: Matrix) -> dict[str, list[Any]]:
+        """The filters given, each with its values as stored (normalised enum values, level
+        numbers, state codes); a value that names nothing is left out, so a filter given only
+        such values matches nothing. Both the SQL (`where`) and the list index read these."""
+        given: dict[str, list[Any]] = {"domain": [_norm(v) for v in self.domain],
+                                       "category": [_norm(v) for v in self.category],
+                                       "status": [_norm(v) for v in self.status],
+                                       "level": _levels(matrix, self.level),
+                                       "residual_level": _levels(matrix, self.residual_level),
+                                       "state": [v.strip().upper() for v in self.state]}
+        return {name: values for name, values in given.items() if getattr(self, name)}
+
     def where(self, matrix: Matrix, residual: ColumnElement[int] | None = None
               ) -> list[ColumnElement[bool]]:
         """`residual`: the residual level as the caller sees it (residual_level); the stored
         column by default."""
         out: list[ColumnElement[bool]] = []
-        if self.domain:
-            out.append(Risk.domain.in_([_norm(d) for d in self.domain]))
-        if self.category:
-            out.append(Risk.category.in_([_norm(c) for c in self.category]))
-        if self.status:
-            out.append(Risk.status.in_([_norm(s) for s in self.status]))
-        if self.level:
-            out.append(Risk.level.in_(_levels(matrix, self.level)))
-        if self.residual_level:
-            column = Risk.residual_level if residual is None else residual
-            out.append(column.in_(_levels(matrix, self.residual_level)))
-        if self.state:
-            # EXISTS rather than `id IN (…)`: SQLite then drives from the covering indexes of
-            # risks (domain, key, scope and filter columns) instead of reading each risk of the
-            # state by rowid, JSON overflow pages included (filtered count 19 -> 1 ms).
-            out.append(select(RiskState.risk_id).where(
-                RiskState.risk_id == Risk.id,
-                RiskState.state_code.in_([s.strip().upper() for s in self.state])).exists())
+        for name, values in self.values(matrix).items():
+            if name == "state":
+                # EXISTS rather than `id IN (…)`: SQLite then drives from the covering indexes
+                # of risks (domain, key, scope and filter columns) instead of reading each risk
+                # of the state by rowid, JSON overflow pages included (filtered count 19 -> 1
+                # ms).
+                out.append(select(RiskState.risk_id).where(
+                    RiskState.risk_id == Risk.id, RiskState.state_code.in_(values)).exists())
+            elif name == "residual_level" and residual is not None:
+                out.append(residual.in_(values))
+            else:
+                out.append(getattr(Risk, name).in_(values))
         return out
 
 
@@ -324,17 +330,10 @@ def _from_index(
     """list_risks's total and page of ids from the list index (catalog.listing): the same
     filters, order, ranking and ties as the SQL of list_risks, as set operations."""
     chosen: frozenset[int] | set[int] = lst.visible(index, session, scope)
-    wanted = (("domain", [_norm(v) for v in filters.domain]),
-              ("category", [_norm(v) for v in filters.category]),
-              ("status", [_norm(v) for v in filters.status]),
-              ("level", _levels(matrix, filters.level)),
-              ("state", [v.strip().upper() for v in filters.state]))
-    for name, values in wanted:
-        if getattr(filters, name):  # a filter given whose values name nothing matches nothing
-            chosen = chosen & lst.union(index.sets[name], values)
-    if filters.residual_level:
-        by_level = lst.residual(index, session, matrix, scope)[1]
-        chosen = chosen & lst.union(by_level, _levels(matrix, filters.residual_level))
+    for name, values in filters.values(matrix).items():
+        groups = (lst.residual_levels(index, session, matrix, scope)[1]
+                  if name == "residual_level" else index.sets[name])
+        chosen = chosen & lst.union(groups, values)  # values naming nothing: nothing
     if q is not None and q.strip():
         ordered, matched = lst.ranked(index, "risk", q,
                                       lambda: all_matches(session, RISK_SEARCH, q))
@@ -345,9 +344,7 @@ def _from_index(
         _order(Risk, RISK_SORTS, sort)  # the same error for a sort that names nothing
         name, descending = sort.removeprefix("-"), sort.startswith("-")
         if name == "residual_level":
-            levels = lst.residual(index, session, matrix, scope)[0]
-            ordered = lst.residual_order(index, session, (scope.measures, matrix.name,
-                                                          matrix.grid), levels, descending)
+            ordered = lst.residual_order(index, session, matrix, scope, descending)
         elif name == "key" and not descending:
             ordered = index.keys
         else:
