@@ -19,6 +19,7 @@ from riskatlas.cli_options import Commands, Db, Fmt, err, fail, report, runtime
 from riskatlas.output import Format, emit
 from riskatlas.parties.cli import orgs_app, states_app, tokens_app, users_app
 from riskatlas.sharing.cli import groups_app
+from riskatlas.warning.alerts_cli import alerts_app, warning_app
 from riskatlas.warning.cli import events_app
 
 app = typer.Typer(help="Risk Atlas: a shared catalog of regional security risks and measures.",
@@ -38,6 +39,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(groups_app, name="groups")
 app.add_typer(events_app, name="events")
+app.add_typer(warning_app, name="warning")
+app.add_typer(alerts_app, name="alerts")
 app.command("import")(catalog_cli.import_)
 app.command("validate")(catalog_cli.validate)
 app.command("export")(catalog_cli.export)

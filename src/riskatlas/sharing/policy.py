@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import aliased
 
 from riskatlas.parties.principal import (
     ANONYMOUS,
@@ -39,7 +40,7 @@ from riskatlas.sharing.models import RecordShare, SharingGroupMember
 
 __all__ = ["ANONYMOUS", "BODY_STANDINGS", "GROUPING_ROLES", "MEMBER_ROLES", "STATE_ROLES",
            "TLP_LEVELS", "FullAccess", "Principal", "Scope", "govern", "govern_events",
-           "may_change", "scope_for"]
+           "govern_alerts", "may_change", "scope_for"]
 
 TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
 _SEAL = object()  # held by this module alone: the proof that a Scope was made here
@@ -55,6 +56,7 @@ class Scope:
     risks: ColumnElement[bool]
     measures: ColumnElement[bool]
     events: ColumnElement[bool]
+    alerts: ColumnElement[bool]
     # Whether the scope is everything: values derived from all records (the stored residual
     # level) are then the caller's own.
     complete: bool = False
@@ -89,9 +91,16 @@ class FullAccess:
                                   "operator and the write path's validation hold one, once")
         FullAccess._issued.add(holder)
         self.holder = holder
-        self._scope = Scope(true(), true(), true(), complete=True, seal=_SEAL)
+        self._scope: Scope | None = None
+        self._known = 0
 
     def scope(self) -> Scope:
+        # Built on first use, and again once another table is governed (the alerts clause
+        # names the alerts model, which may be imported after the capability was made).
+        if self._scope is None or self._known != len(_governed):
+            self._known = len(_governed)
+            self._scope = Scope(true(), true(), true(), _alerts(None, False), complete=True,
+                                seal=_SEAL)
         return self._scope
 
 
@@ -112,6 +121,28 @@ def govern_events(events: Any) -> None:
     shows no event (only the complete scope does)."""
     _governed.update(event=events)
     scope_for.cache_clear()
+
+
+def govern_alerts(alerts: Any) -> None:
+    """Name the model of the alerts (early warning): the same rule over `id`, `tlp` and
+    `owner_org_id` (grants under entity "alert"), and one more: of the alerts of one `cell`
+    (the same detection computed for several audiences, ranked by `rank`), a reader sees only
+    the most complete one they may see, never a less complete copy beside it."""
+    _governed.update(alert=alerts)
+    scope_for.cache_clear()
+
+
+def _alerts(who: Principal | None, public_mode: bool) -> ColumnElement[bool]:
+    """The alerts clause: visible (everything for the complete scope, `who` None), and no more
+    complete alert of the same cell visible."""
+    model = _governed.get("alert")
+    if model is None:
+        return false() if who is not None else true()
+    better = aliased(model)
+    seen = true() if who is None else _visible(model, "alert", who, public_mode)
+    seen_better = true() if who is None else _visible(better, "alert", who, public_mode)
+    return and_(seen, ~exists(select(better.id).where(
+        better.cell == model.cell, better.rank > model.rank, seen_better)))
 
 
 def _visible(model: Any, entity: str, who: Principal, public_mode: bool) -> ColumnElement[bool]:
@@ -148,7 +179,7 @@ def scope_for(who: Principal, public_mode: bool = False) -> Scope:
     return Scope(_visible(_governed["risk"], "risk", who, public_mode),
                  _visible(_governed["measure"], "measure", who, public_mode),
                  false() if events is None else _visible(events, "event", who, public_mode),
-                 seal=_SEAL)
+                 _alerts(who, public_mode), seal=_SEAL)
 
 
 def may_change(who: Principal, owner_org_id: int) -> bool:

@@ -82,4 +82,61 @@ class Event(Base):
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+ALERT_STATUSES = ("new", "acknowledged", "dismissed", "escalated")
+# The audiences an alert is computed for, from the least to the most complete data (`rank`):
+# CLEAR events only, then GREEN, AMBER, and one organisation's own AMBER+STRICT events. RED
+# events feed no alert (their readers are named users, not an audience). See warning.alerts.
+TIERS = ("clear", "green", "amber", "amber+strict")
+
+
+class Alert(Base):
+    """A detection stored: an indicator fired for a geography and a period.
+
+    One alert per cell (indicator, country, admin1, period start) and audience: the tier says
+    which events it was computed from, and its TLP and owner are those of that data, so the
+    sharing policy shows an alert only to those who may read what it was built from. Of the
+    alerts of a cell, a reader sees the one of the most complete data they may see (the policy's
+    `Scope.alerts`). The status is the analysts' own and survives re-evaluation."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("cell", "tier", name="uq_alerts_cell_tier"),
+        Index("ix_alerts_period", "period_start"),
+        Index("ix_alerts_tlp_owner", "tlp", "owner_org_id"),
+        Index("ix_alerts_cell_rank", "cell", "rank"),
+        CheckConstraint("status IN ('new', 'acknowledged', 'dismissed', 'escalated')",
+                        name="status"),
+        CheckConstraint("severity BETWEEN 1 AND 4", name="severity"),
+        CheckConstraint("tlp IN ('clear', 'green', 'amber', 'amber+strict')", name="tlp"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # indicator|country|admin1|period start: the same detection of different audiences
+    cell: Mapped[str] = mapped_column(String(260))
+    tier: Mapped[str] = mapped_column(String(40))  # a TIERS value, ":org id" for amber+strict
+    rank: Mapped[int]  # TIERS.index: the larger, the more complete the data
+    indicator: Mapped[str] = mapped_column(String(64))
+    country: Mapped[str] = mapped_column(String(3))
+    admin1: Mapped[str | None] = mapped_column(String(120))
+    period: Mapped[str] = mapped_column(String(8))  # week or month
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    observed: Mapped[float] = mapped_column(Float)
+    expected: Mapped[float | None] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+    probability: Mapped[float | None] = mapped_column(Float)
+    severity: Mapped[int]
+    detector: Mapped[str] = mapped_column(String(32))
+    risks: Mapped[list[str]] = mapped_column(JSONType)
+    owner_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    tlp: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    status_by: Mapped[str | None] = mapped_column(String(120))
+    status_at: Mapped[datetime | None]
+    status_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 policy.govern_events(Event)
+policy.govern_alerts(Alert)

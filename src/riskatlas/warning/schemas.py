@@ -97,3 +97,63 @@ class EventPage(BaseModel):
     limit: int
     offset: int
     items: list[EventOut]
+
+
+AlertStatus = Literal["new", "acknowledged", "dismissed", "escalated"]
+
+
+class AlertOut(BaseModel):
+    id: int
+    indicator: str
+    country: str
+    admin1: str | None
+    period: str
+    period_start: Date
+    period_end: Date
+    observed: float
+    expected: float | None
+    score: float
+    probability: float | None
+    severity: int = Field(ge=1, le=4)
+    severity_label: Literal["low", "moderate", "high", "critical"]
+    detector: str
+    risks: list[str]
+    status: AlertStatus
+    status_by: str | None
+    status_at: str | None
+    status_note: str | None
+    owner: str
+    tlp: Tlp
+
+
+class LinkedMeasure(BaseModel):
+    key: str
+    title: dict[str, str]
+    status: str
+
+
+class LinkedRisk(BaseModel):
+    key: str
+    title: dict[str, str]
+    level: int
+    residual_level: int
+    measures: list[LinkedMeasure]
+
+
+class AlertDetail(AlertOut):
+    linked: list[LinkedRisk] = Field(description="The linked risks you may see, with their "
+                                     "accepted measures you may see")
+
+
+class AlertPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[AlertOut]
+
+
+class AlertStatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    status: AlertStatus
+    note: str | None = Field(default=None, max_length=2000)

@@ -31,6 +31,7 @@ from riskatlas.parties import routes as parties_routes
 from riskatlas.runtime import Runtime
 from riskatlas.sharing import pages as sharing_pages
 from riskatlas.sharing import routes as sharing_routes
+from riskatlas.warning import alert_routes
 from riskatlas.warning import routes as warning_routes
 from riskatlas.web import docs, errors, openapi, security
 from riskatlas.web.cache import CachedReads, ReadCache
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_routes.router)
     app.include_router(assessment_routes.router)
     app.include_router(warning_routes.router)  # /api/v1/events
+    app.include_router(alert_routes.router)  # /api/v1/alerts
     app.include_router(measure_pages.router)  # before catalog_pages: /measures/board
     app.include_router(country_pages.router)
     app.include_router(catalog_pages.router)

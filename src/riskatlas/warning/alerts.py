@@ -1,0 +1,372 @@
+"""Alerts: the indicators evaluated over the stored events, stored per audience, read through
+the sharing policy, and given a status by analysts.
+
+Why per audience: an alert says something about the events it counts. One computed from AMBER
+field reports tells a partner what those reports say, so it must be marked as they are. Each
+evaluation is run once per audience tier (models.TIERS), over the events that audience may
+read: CLEAR only; CLEAR and GREEN; up to AMBER (members and regional bodies); and, for each
+organisation that owns AMBER+STRICT events, what it may read plus its own AMBER+STRICT events.
+The alert of a tier carries that tier's TLP (and the organisation as owner for the last), so
+the policy shows it exactly to the readers of its data. A tier's alert is kept only where it
+says something the tier below does not (it fired there alone, or with other figures); of the
+alerts of one cell, the policy shows each reader the most complete one they may see.
+RED events feed no alert: their readers are named people, not an audience.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.orm import Session
+
+from riskatlas.audit.service import Who, append_many
+from riskatlas.catalog.models import Measure, Risk, RiskMeasure
+from riskatlas.parties.accounts import STANDING
+from riskatlas.parties.models import Organisation, State
+from riskatlas.sharing.policy import GROUPING_ROLES, MEMBER_ROLES, Principal, Scope
+from riskatlas.warning import series
+from riskatlas.warning.indicators import Indicator
+from riskatlas.warning.models import ALERT_STATUSES, TIERS, Alert, Event
+from riskatlas.warning.periods import period_of
+from riskatlas.warning.service import DEFAULT_OWNER
+
+# Status changes by the commands and API: the verb and the status it sets
+ACTIONS = {"ack": "acknowledged", "dismiss": "dismissed", "escalate": "escalated"}
+
+
+class AlertError(ValueError):
+    """A request the service refuses (an unknown status, a reader who may not change it)."""
+
+
+class AlertNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who an evaluation is for: the events it counts and the marking of what it finds."""
+
+    tier: str  # "clear", "green", "amber", or "amber+strict:<org id>"
+    rank: int
+    tlps: frozenset[str]
+    owner_org_id: int
+    strict_owner: int | None = None  # whose AMBER+STRICT events count too
+    below: str | None = None  # the tier whose alert this one repeats when the figures agree
+
+    @property
+    def tlp(self) -> str:
+        return TIERS[self.rank]
+
+    def counts(self, tlp: str, owner: int) -> bool:
+        return tlp in self.tlps or (tlp == "amber+strict" and owner == self.strict_owner)
+
+
+def audiences(session: Session, owner_org_id: int) -> list[Audience]:
+    """The shared tiers, owned by `owner_org_id` (the secretariat), and one tier per
+    organisation owning AMBER+STRICT events, with the TLPs that organisation may read."""
+    out = [Audience("clear", 0, frozenset({"clear"}), owner_org_id),
+           Audience("green", 1, frozenset({"clear", "green"}), owner_org_id, below="clear"),
+           Audience("amber", 2, frozenset({"clear", "green", "amber"}), owner_org_id,
+                    below="green")]
+    strict = select(Event.owner_org_id).where(Event.tlp == "amber+strict").distinct()
+    rows = session.execute(select(Organisation.id, STANDING)
+                           .outerjoin(State, State.code == Organisation.state_code)
+                           .where(Organisation.id.in_(strict)).order_by(Organisation.id))
+    for org_id, standing in rows:
+        tlps = {"clear"}
+        if standing in GROUPING_ROLES:
+            tlps.add("green")
+        if standing in MEMBER_ROLES:
+            tlps.add("amber")
+        below = TIERS[len(tlps) - 1]
+        out.append(Audience(f"amber+strict:{org_id}", 3, frozenset(tlps), org_id, org_id,
+                            below=below))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """An event as the evaluation reads it: series.Event's fields, its marking and owner."""
+
+    event: series.Event
+    tlp: str
+    owner: int
+
+
+def read_events(session: Session, scope: Scope, until: date | None = None) -> list[Stored]:
+    """The events the scope shows, dated on or before `until`, for evaluation."""
+    query = select(Event.date, Event.country, Event.admin1, Event.location, Event.event_type,
+                   Event.sub_type, Event.actor1, Event.actor2, Event.fatalities, Event.events,
+                   Event.tlp, Event.owner_org_id).where(scope.events)
+    if until is not None:
+        query = query.where(Event.date <= until)
+    return [Stored(series.Event(d, c, a, loc, et, st, a1, a2, float(f or 0), n), tlp, owner)
+            for d, c, a, loc, et, st, a1, a2, f, n, tlp, owner in session.execute(query)]
+
+
+Detect = Callable[[Indicator, Sequence[series.Event], date, date, date], list[series.Candidate]]
+
+
+def _backtest(indicator: Indicator, events: Sequence[series.Event], since: date, until: date,
+              start: date) -> list[series.Candidate]:
+    return series.backtest(indicator, events, since, until, start)
+
+
+def cell_of(c: series.Candidate) -> str:
+    return f"{c.indicator}|{c.country}|{c.admin1 or ''}|{c.period_start.isoformat()}"
+
+
+def _same(a: series.Candidate, b: series.Candidate) -> bool:
+    return (a.observed, a.expected, a.severity) == (b.observed, b.expected, b.severity) and (
+        abs(a.score - b.score) <= 1e-9 * max(1.0, abs(a.score)))
+
+
+def detect(indicators: Iterable[Indicator], stored: Sequence[Stored], tiers: list[Audience],
+           since: date, until: date, detector: Detect = _backtest,
+           ) -> list[tuple[Audience, series.Candidate]]:
+    """Every alert of every tier for the periods from `since` to `until`, each period judged
+    with data up to it only; a tier's alert is left out where it repeats the tier below."""
+    if not stored:
+        return []
+    start = min(s.event.date for s in stored)
+    found: dict[str, dict[str, series.Candidate]] = {}
+    for audience in tiers:
+        events = [s.event for s in stored if s.event.date <= until
+                  and audience.counts(s.tlp, s.owner)]
+        cells = found.setdefault(audience.tier, {})
+        if not events:
+            continue
+        for indicator in indicators:
+            for c in detector(indicator, events, since, until, start):
+                cells[cell_of(c)] = c
+    out = []
+    for audience in tiers:
+        lower = found.get(audience.below or "", {})
+        for cell, c in found[audience.tier].items():
+            repeated = lower.get(cell)
+            if repeated is None or not _same(repeated, c):
+                out.append((audience, c))
+    out.sort(key=lambda p: (p[1].period_start, p[1].indicator, p[1].country, p[1].admin1 or "",
+                            p[0].rank, p[0].tier))
+    return out
+
+
+def replay(indicators: Iterable[Indicator], stored: Sequence[Stored], since: date, until: date,
+           detector: Detect = _backtest) -> list[series.Candidate]:
+    """The backtest: every indicator over all the given events (what one reader may see, read
+    through their scope), period by period from `since` to `until` with no look-ahead; the
+    series start at the first event, so the early periods have their history."""
+    events = [s.event for s in stored if s.event.date <= until]
+    if not events:
+        return []
+    start = min(e.date for e in events)
+    out = [c for i in indicators for c in detector(i, events, since, until, start)]
+    out.sort(key=lambda c: (c.period_start, c.indicator, c.country, c.admin1 or ""))
+    return out
+
+
+@dataclass
+class RunResult:
+    periods: tuple[date, date]
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+
+    def summary(self) -> str:
+        return (f"periods {self.periods[0]} to {self.periods[1]}: {self.added} alert(s) added, "
+                f"{self.updated} updated, {self.unchanged} unchanged, {self.removed} withdrawn")
+
+
+def run(session: Session, scope: Scope, indicators: list[Indicator], since: date, until: date,
+        who: Who, owner: str | None = None, detector: Detect = _backtest) -> RunResult:
+    """Evaluate the indicators for the periods from `since` to `until` and store the alerts in
+    the caller's transaction. An alert already stored keeps its status and has its figures
+    updated; one that no longer fires is withdrawn (deleted) if nobody has acted on it yet."""
+    owner_id = session.scalar(select(Organisation.id).where(
+        Organisation.key == (owner or DEFAULT_OWNER)))
+    if owner_id is None:
+        raise AlertError(f"--owner: no organisation {owner or DEFAULT_OWNER!r}")
+    kinds = {i.period for i in indicators}
+    first = min(period_of(since, k).start for k in kinds) if kinds else since
+    stored = read_events(session, scope, until)
+    found = detect(indicators, stored, audiences(session, owner_id), since, until, detector)
+    keys = {i.key for i in indicators}
+    existing = {(a.cell, a.tier): a for a in session.scalars(
+        select(Alert).where(Alert.indicator.in_(keys), Alert.period_start >= first,
+                            Alert.period_start <= until))}
+    result = RunResult((first, until))
+    now = datetime.now(UTC)
+    seen = set()
+    for audience, c in found:
+        key = (cell_of(c), audience.tier)
+        seen.add(key)
+        figures = {"observed": c.observed, "expected": c.expected, "score": c.score,
+                   "probability": c.probability, "severity": c.severity,
+                   "detector": c.detector, "risks": list(c.risks), "tlp": audience.tlp,
+                   "owner_org_id": audience.owner_org_id, "period_end": c.period_end}
+        alert = existing.get(key)
+        if alert is None:
+            session.add(Alert(cell=key[0], tier=audience.tier, rank=audience.rank,
+                              indicator=c.indicator, country=c.country, admin1=c.admin1,
+                              period=_kind(indicators, c.indicator), period_start=c.period_start,
+                              status="new", created_at=now, updated_at=now, **figures))
+            result.added += 1
+        elif any(getattr(alert, k) != v for k, v in figures.items()):
+            for k, v in figures.items():
+                setattr(alert, k, v)
+            alert.updated_at = now
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    stale = [a.id for k, a in existing.items() if k not in seen and a.status == "new"]
+    if stale:
+        session.execute(delete(Alert).where(Alert.id.in_(stale)))
+        result.removed = len(stale)
+    append_many(session, who, [{"action": "alerts.run", "entity": "alert",
+                                "key": ",".join(sorted(keys))[:200],
+                                "detail": result.summary()}])
+    return result
+
+
+def _kind(indicators: list[Indicator], key: str) -> str:
+    return next(i.period for i in indicators if i.key == key)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertFilters:
+    status: str | None = None
+    country: str | None = None
+    indicator: str | None = None
+    risk: str | None = None
+    min_severity: int | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
+
+
+def _filtered(query: Q, scope: Scope, f: AlertFilters) -> Q:
+    query = query.where(scope.alerts)
+    if f.status:
+        query = query.where(Alert.status == f.status)
+    if f.country:
+        query = query.where(Alert.country == f.country.upper())
+    if f.indicator:
+        query = query.where(Alert.indicator == f.indicator)
+    if f.min_severity:
+        query = query.where(Alert.severity >= f.min_severity)
+    if f.since:
+        query = query.where(Alert.period_start >= f.since)
+    if f.until:
+        query = query.where(Alert.period_start <= f.until)
+    return query
+
+
+def as_dict(alert: Alert, owner_key: str) -> dict[str, Any]:
+    from riskatlas.warning.detectors import SEVERITY_LABELS
+
+    return {"id": alert.id, "indicator": alert.indicator, "country": alert.country,
+            "admin1": alert.admin1, "period": alert.period,
+            "period_start": alert.period_start.isoformat(),
+            "period_end": alert.period_end.isoformat(), "observed": alert.observed,
+            "expected": alert.expected, "score": alert.score,
+            "probability": alert.probability, "severity": alert.severity,
+            "severity_label": SEVERITY_LABELS[alert.severity], "detector": alert.detector,
+            "risks": list(alert.risks), "status": alert.status, "status_by": alert.status_by,
+            "status_at": alert.status_at.isoformat() if alert.status_at else None,
+            "status_note": alert.status_note, "owner": owner_key, "tlp": alert.tlp}
+
+
+def list_alerts(session: Session, scope: Scope, filters: AlertFilters, limit: int = 100,
+                offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    """The alerts the scope shows, newest period first, most severe first: (total, a page)."""
+    if filters.status and filters.status not in ALERT_STATUSES:
+        raise AlertError(f"status: one of {', '.join(ALERT_STATUSES)}")
+    base = select(Alert, Organisation.key).join(Organisation,
+                                                Organisation.id == Alert.owner_org_id)
+    ids: list[int] | None = None
+    if filters.risk:
+        # risks is a JSON list: matched in Python over the (few) candidate rows
+        ids = [a.id for a in session.scalars(_filtered(select(Alert), scope, filters))
+               if filters.risk.upper() in a.risks]
+        base = base.where(Alert.id.in_(ids))
+        total = len(ids)
+    else:
+        total = session.scalar(_filtered(select(func.count()).select_from(Alert), scope,
+                                         filters)) or 0
+    rows = session.execute(_filtered(base, scope, filters).order_by(
+        Alert.period_start.desc(), Alert.severity.desc(), Alert.indicator, Alert.country,
+        Alert.admin1, Alert.id).limit(limit).offset(offset)).all()
+    return total, [as_dict(alert, key) for alert, key in rows]
+
+
+def get_alert(session: Session, scope: Scope, alert_id: int) -> dict[str, Any]:
+    """One alert the scope shows, with its linked risks and their measures that the scope
+    shows too (AlertNotFound otherwise)."""
+    row = session.execute(
+        select(Alert, Organisation.key).join(Organisation, Organisation.id == Alert.owner_org_id)
+        .where(Alert.id == alert_id, scope.alerts)).first()
+    if row is None:
+        raise AlertNotFound(f"no alert {alert_id}")
+    out = as_dict(row[0], row[1])
+    out["linked"] = linked(session, scope, row[0].risks)
+    return out
+
+
+def linked(session: Session, scope: Scope, keys: list[str]) -> list[dict[str, Any]]:
+    """The risks named by an alert that the scope shows, each with its accepted measures that
+    the scope shows (key, title, status), in the alert's order."""
+    risks = {r.key: r for r in session.scalars(select(Risk).where(Risk.key.in_(keys),
+                                                                  scope.risks))}
+    measures: dict[int, list[dict[str, Any]]] = {}
+    if risks:
+        rows = session.execute(
+            select(RiskMeasure.risk_id, Measure.key, Measure.title, Measure.status)
+            .join(Measure, Measure.id == RiskMeasure.measure_id)
+            .where(RiskMeasure.risk_id.in_([r.id for r in risks.values()]),
+                   RiskMeasure.status == "accepted", scope.measures)
+            .order_by(RiskMeasure.risk_id, RiskMeasure.position, Measure.key))
+        for risk_id, key, title, status in rows:
+            measures.setdefault(risk_id, []).append({"key": key, "title": title,
+                                                     "status": status})
+    return [{"key": k, "title": risks[k].title, "level": risks[k].level,
+             "residual_level": risks[k].residual_level,
+             "measures": measures.get(risks[k].id, [])} for k in keys if k in risks]
+
+
+def set_status(session: Session, scope: Scope, principal: Principal | None, alert_id: int,
+               status: str, who: Who, note: str | None = None) -> dict[str, Any]:
+    """Change an alert's status (who and when are kept, and audited). A user may change the
+    status of an alert they see if they may write (editor or administrator); the local
+    operator (principal None) may change any."""
+    if status not in ALERT_STATUSES:
+        raise AlertError(f"status: one of {', '.join(ALERT_STATUSES)}")
+    alert = session.scalar(select(Alert).where(Alert.id == alert_id, scope.alerts))
+    if alert is None:
+        raise AlertNotFound(f"no alert {alert_id}")
+    if principal is not None and not (principal.can_write and principal.org_id is not None):
+        raise AlertError("only an editor or administrator may change an alert's status")
+    before = {"status": alert.status, "status_note": alert.status_note}
+    alert.status = status
+    alert.status_by = who.actor
+    alert.status_at = datetime.now(UTC)
+    alert.status_note = note
+    append_many(session, who, [{"action": f"alert.{status}", "entity": "alert",
+                                "key": str(alert.id), "before": before,
+                                "after": {"status": status, "status_note": note}}])
+    session.flush()
+    return get_alert(session, scope, alert_id)
+
+
+__all__ = ["ACTIONS", "AlertError", "AlertFilters", "AlertNotFound", "Audience", "Stored",
+           "audiences", "detect", "get_alert", "list_alerts", "read_events",
+           "replay", "run", "set_status"]
