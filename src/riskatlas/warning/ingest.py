@@ -24,23 +24,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO
 
 import orjson
-from sqlalchemy import Table, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from riskatlas.warning.fields import RowError
 from riskatlas.warning.formats import FORMATS, Format
-from riskatlas.warning.models import Event
+from riskatlas.warning.writer import WRITTEN, EventWriter
 
 CHUNK = 5000  # rows per executemany: large enough to amortise the round trip, small in memory
 MAX_FIELD = 1 << 20  # a notes field may be long; a runaway quoted field is not
-WRITTEN = ("source", "source_id", "period", "date", "country", "admin1", "location",
-           "latitude", "longitude", "event_type", "sub_type", "actor1", "actor2", "fatalities",
-           "events", "notes", "extra", "owner_org_id", "tlp", "digest", "imported_at")
 Progress = Callable[[int], None]  # called with the bytes read so far
 
 
@@ -185,17 +179,6 @@ def digest_of(event: dict[str, Any]) -> str:
     return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
-def _upsert(session: Session) -> Any:
-    # On the table, not the entity: the ORM's bulk path cost more than the inserts themselves.
-    table = cast(Table, Event.__table__)
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(table)
-    changed = {c: stmt.excluded[c] for c in WRITTEN if c not in {"source", "source_id"}}
-    # Only a row whose content changed is rewritten: re-importing a file touches nothing.
-    return stmt.on_conflict_do_update(index_elements=["source", "source_id"], set_=changed,
-                                      where=table.c.digest != stmt.excluded.digest)
-
-
 def import_file(session: Session, path: Path, format_name: str, owner_org_id: int,
                 tlp: str, skip_invalid: bool = False, progress: Progress | None = None,
                 phase: Callable[[str], None] | None = None) -> ImportResult:
@@ -230,25 +213,26 @@ def import_file(session: Session, path: Path, format_name: str, owner_org_id: in
         _write_quarantine(result.quarantine, fmt, header, bad)
     if phase:
         phase("Writing")
-    before = _count(session, fmt.name)
     stamp = datetime.now(UTC)
-    statement = _upsert(session)
-    chunk: list[dict[str, Any]] = []
-    for row in _records(path, fmt, progress, []):
-        if row.event is None or row.line in bad_lines:
-            continue
-        event = dict(row.event, source=fmt.name, owner_org_id=owner_org_id, tlp=tlp)
-        event["digest"] = digest_of(event)
-        event["imported_at"] = stamp
-        chunk.append(event)
-        if len(chunk) >= CHUNK:
-            session.connection().execute(statement, chunk)
-            chunk = []
-    if chunk:
-        session.connection().execute(statement, chunk)
-    result.added = _count(session, fmt.name) - before
-    touched = session.scalar(select(func.count()).select_from(Event).where(
-        Event.source == fmt.name, Event.imported_at == stamp)) or 0
+    # The file's size over a typical ACLED row: enough to tell a first import from a small one.
+    writer = EventWriter(session, fmt.name, stamp, path.stat().st_size // 400)
+    try:
+        chunk: list[tuple[Any, ...]] = []
+        for row in _records(path, fmt, progress, []):
+            if row.event is None or row.line in bad_lines:
+                continue
+            event = dict(row.event, source=fmt.name, owner_org_id=owner_org_id, tlp=tlp)
+            event["digest"] = digest_of(event)
+            event["imported_at"] = stamp
+            chunk.append(tuple(event[k] for k in WRITTEN))
+            if len(chunk) >= CHUNK:
+                writer.write(chunk)
+                chunk = []
+        if chunk:
+            writer.write(chunk)
+        result.added, touched = writer.finish()
+    finally:
+        writer.close()
     result.updated = touched - result.added
     result.unchanged = result.read - result.quarantined - touched
     return result
@@ -262,11 +246,6 @@ def _id_column(fmt: Format, header: list[list[str]]) -> str:
         if name.lower() in names:
             return names[name.lower()]
     return wanted[0]
-
-
-def _count(session: Session, source: str) -> int:
-    return session.scalar(select(func.count()).select_from(Event)
-                          .where(Event.source == source)) or 0
 
 
 def _write_quarantine(target: Path, fmt: Format, header: list[list[str]],
