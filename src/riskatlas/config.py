@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         True, description="Keep the risk list's filter, sort and search-match columns in "
         "memory per server process, for one read generation (see docs/api.md)."
     )
+    inline_reads: bool | None = Field(
+        None, description="Run short database reads (a page, a record) on the server's event "
+        "loop rather than in its thread pool: faster when the database answers in well under "
+        "a millisecond (default: on for SQLite and for PostgreSQL on this host, off for a "
+        "remote PostgreSQL server)."
+    )
     max_body_bytes: int = Field(
         2 << 20, ge=1, description="Largest request body accepted, in bytes; larger ones get "
         "413 (default 2 MiB)."

@@ -55,10 +55,10 @@ def current(engine: Engine) -> int:
 
 
 class Generation:
-    """Reads the generation for each request. With SQLite, whose reads run on the event loop's
-    thread only (web.deps.run_db), one connection is kept for it: checking a connection out of
-    the pool and back cost more than the read itself (13 % of the server's time under load).
-    Outside a transaction, each read sees the last commit."""
+    """Reads the generation for each request. When short reads run on the event loop's
+    thread (web.deps.run_db: SQLite, or PostgreSQL on this host), one connection is kept for
+    it: checking a connection out of the pool and back cost more than the read itself (13 % of
+    the server's time under load). Outside a transaction, each read sees the last commit."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -68,10 +68,30 @@ class Generation:
         if not self.runtime.inline_reads:
             return current(self.runtime.engine)
         if self._raw is None:
-            self._raw = self.runtime.engine.raw_connection()
-        cursor = self._raw.cursor()
+            self._raw = self._connect()
         try:
-            row = cursor.execute(_READ_SQL).fetchone()
-        finally:
-            cursor.close()
+            cursor = self._raw.cursor()
+            try:
+                cursor.execute(_READ_SQL)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        except Exception:  # a server restarted under us: a fresh connection next time
+            self._raw, raw = None, self._raw
+            raw.invalidate()
+            return current(self.runtime.engine)
         return int(row[0]) if row else 0
+
+    def _connect(self) -> Any:
+        raw = self.runtime.engine.raw_connection()
+        if self.runtime.engine.dialect.name == "postgresql":
+            # Each read its own statement outside any transaction: an open one would sit
+            # "idle in transaction" on the server between requests.
+            raw.rollback()
+            raw.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+        return raw
+
+    def close(self) -> None:
+        if self._raw is not None:
+            self._raw, raw = None, self._raw
+            raw.close()

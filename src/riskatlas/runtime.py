@@ -29,8 +29,17 @@ class Runtime:
 
     @cached_property
     def inline_reads(self) -> bool:
-        """Whether short reads run on the server's event loop (see web.deps.run_db)."""
-        return self.engine.dialect.name == "sqlite"
+        """Whether short reads run on the server's event loop (see web.deps.run_db): the
+        setting, or else when the database is a library (SQLite) or a server on this host
+        (a loopback or Unix-socket round trip is ~0.1 ms, far less than the thread pool's
+        hand-off; a remote server's network wait would hold up the loop)."""
+        if self.settings.inline_reads is not None:
+            return self.settings.inline_reads
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite":
+            return True
+        host = url.host or str(url.query.get("host", ""))
+        return host in {"", "localhost", "127.0.0.1", "::1"} or host.startswith("/")
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
