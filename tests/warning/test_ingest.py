@@ -7,10 +7,13 @@ import csv
 import json
 from pathlib import Path
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import delete, func, inspect, select
 
 from riskatlas.config import Settings
 from riskatlas.runtime import Runtime
+from riskatlas.warning import bulk, writer
+from riskatlas.warning.ingest import parse_file
 from riskatlas.warning.models import Event
 from tests.helpers import cli
 from tests.warning import files as g
@@ -129,3 +132,119 @@ def test_gdelt_quarantine_keeps_the_tab_separated_rows(db_url: str, tmp_path: Pa
     quarantine = tmp_path / "20220916.export.CSV.quarantine.CSV"
     assert quarantine.read_text(encoding="utf-8") == "\t".join(bad) + "\n"
     assert _count(db_url) == 1
+
+
+# The DuckDB fast path (warning.bulk) against the row-by-row reader. FAST_MIN_BYTES is lowered
+# so that these small files take it; a spy tells which way each import went.
+def _varied_acled_rows() -> list[dict[str, str]]:
+    rows = [g.acled_row(n) for n in range(1, 13)]
+    rows[1].update(event_date="16 May 2025", notes="Two lines,\nwith a comma", actor2="")
+    rows[2].update(event_date="12-September-22", iso="", country=" Kyrgyzstan ",
+                   interaction="State Forces-Civilians", inter1="State Forces", inter2="7")
+    rows[3].update(admin1="\u00a0Osh\u2003", location="", latitude="", longitude="",
+                   assoc_actor_1="Police Forces of Kyrgyzstan", tags="crowd size=no report")
+    rows[4].update(event_type="Protests", sub_event_type="Peaceful protest", inter2="",
+                   interaction="60", inter1="6", fatalities="0", disorder_type="")
+    rows[5].update(latitude="-0.5", longitude="+179.25", fatalities="0012", notes='"quoted"')
+    rows[6].update(event_id_cnty="XKX7", iso="0", country="Kosovo")
+    rows[7].update(notes="", admin2="", timestamp="", source="", region="")
+    return rows
+
+
+def _rows(db_url: str) -> list[tuple[object, ...]]:
+    with Runtime(Settings(database_url=db_url)).transaction() as session:
+        table = Event.__table__
+        columns = [c for c in table.c if c.name not in {"id", "imported_at"}]
+        return sorted(tuple(r) for r in session.execute(select(*columns)).all())
+
+
+class _Spy:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, fast: bool) -> None:
+        self.results: list[object] = []
+        real = bulk.read_acled
+        monkeypatch.setattr(bulk, "FAST_MIN_BYTES", 0 if fast else 1 << 62)
+
+        def spy(path: Path) -> object:
+            found = real(path)
+            self.results.append(found)
+            return found
+
+        monkeypatch.setattr(bulk, "read_acled", spy)
+
+
+def test_fast_path_writes_the_rows_the_exact_path_writes(db_url: str, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    path = g.write_csv(tmp_path / "acled.csv", g.ACLED_COLUMNS, _varied_acled_rows(), bom=True)
+    path.write_bytes(path.read_bytes() + b"\r\n")  # a blank last line
+    with monkeypatch.context() as patch:
+        spy = _Spy(patch, fast=True)
+        patch.setattr(writer, "REBUILD_MIN", 0)  # and the secondary indexes rebuilt
+        fast = _import(db_url, path, "acled")
+        assert spy.results and spy.results[0] is not None  # the fast path took it
+    assert "12 row(s) read: 12 added, 0 updated, 0 unchanged" in fast.output, fast.output
+    fast_rows = _rows(db_url)
+    with Runtime(Settings(database_url=db_url)).transaction() as session:
+        names = {i["name"] for i in inspect(session.connection()).get_indexes("events")}
+        assert {"ix_events_series", "ix_events_date", "ix_events_source_date",
+                "ix_events_tlp_owner"} <= names
+        session.execute(delete(Event))
+    exact = _import(db_url, path, "acled")  # FAST_MIN_BYTES as shipped: the row-by-row way
+    assert "12 row(s) read: 12 added, 0 updated, 0 unchanged" in exact.output, exact.output
+    assert _rows(db_url) == fast_rows
+    # The digests agree: the fast path finds every row of the exact path's import unchanged,
+    # and updates the one row that changed.
+    rows = _varied_acled_rows()
+    rows[3]["fatalities"] = "9"
+    g.write_csv(path, g.ACLED_COLUMNS, rows)
+    with monkeypatch.context() as patch:
+        spy = _Spy(patch, fast=True)
+        again = _import(db_url, path, "acled")
+        assert spy.results[0] is not None
+    assert "12 row(s) read: 0 added, 1 updated, 11 unchanged" in again.output, again.output
+
+
+@pytest.mark.parametrize("change", [
+    {"latitude": "north"},  # checked column by column
+    {"event_date": "31/01/2023"},  # checked once per distinct value
+    {"latitude": "4_0"},  # a form Python accepts and the fast path leaves to it
+    {"fatalities": "3.0"},
+    {"notes": "cut\x00off"},
+])
+def test_a_bad_row_in_a_fast_path_file_gets_the_exact_report(
+        db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        change: dict[str, str]) -> None:
+    rows = [g.acled_row(n) for n in range(1, 8)]
+    rows[4].update(change)
+    path = g.write_csv(tmp_path / "acled.csv", g.ACLED_COLUMNS, rows)
+    spy = _Spy(monkeypatch, fast=True)
+    _, expected = parse_file(path, "acled")  # the row-by-row reader's report
+    result = _import(db_url, path, "acled")
+    assert spy.results == [None]  # the fast path declined: the exact reader took over
+    if expected:
+        assert result.exit_code == 2, result.output
+        assert expected[0].startswith(f"{path}:6: ")
+        assert expected[0] in result.output
+        assert _count(db_url) == 0
+    else:  # "4_0", "3.0": valid for the exact reader, which imports them
+        assert result.exit_code == 0, result.output
+        assert _count(db_url) == 7
+
+
+def test_fast_path_declines_files_its_strict_reader_refuses(db_url: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    rows = [g.acled_row(n) for n in range(1, 6)]
+    rows.append(g.acled_row(2))  # the same id twice
+    path = g.write_csv(tmp_path / "acled.csv", g.ACLED_COLUMNS, rows)
+    text = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    text.insert(3, "KGZ99,2023-01-31\n")  # a short row (line 4)
+    path.write_text("".join(text), encoding="utf-8")
+    spy = _Spy(monkeypatch, fast=True)
+    result = _import(db_url, path, "acled", "--skip-invalid")
+    assert spy.results == [None]
+    assert result.exit_code == 0, result.output
+    assert f"{path}:4: row: 2 field(s), the header has 31" in result.output
+    assert f"{path}:8: event_id_cnty: the same id as line 3" in result.output
+    assert "7 row(s) read: 5 added" in result.output
+    assert (tmp_path / "acled.csv.quarantine.csv").exists()

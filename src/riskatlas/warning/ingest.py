@@ -29,6 +29,7 @@ from typing import Any, BinaryIO
 import orjson
 from sqlalchemy.orm import Session
 
+from riskatlas.warning import bulk
 from riskatlas.warning.fields import RowError
 from riskatlas.warning.formats import FORMATS, Format
 from riskatlas.warning.writer import WRITTEN, EventWriter
@@ -194,6 +195,14 @@ def import_file(session: Session, path: Path, format_name: str, owner_org_id: in
     header: list[list[str]] = []
     if phase:
         phase("Checking")
+    if fmt.name == "acled" and path.stat().st_size >= bulk.FAST_MIN_BYTES:
+        checked = bulk.read_acled(path)
+        if checked is not None:
+            try:
+                return _import_checked(session, path, checked, owner_org_id, tlp, progress,
+                                       phase)
+            finally:
+                checked.close()
     for row in _records(path, fmt, progress, header):
         result.read += 1
         if row.problem is None and row.event is not None:
@@ -235,6 +244,43 @@ def import_file(session: Session, path: Path, format_name: str, owner_org_id: in
         writer.close()
     result.updated = touched - result.added
     result.unchanged = result.read - result.quarantined - touched
+    return result
+
+
+def _import_checked(session: Session, path: Path, checked: bulk.Checked, owner_org_id: int,
+                    tlp: str, progress: Progress | None,
+                    phase: Callable[[str], None] | None) -> ImportResult:
+    """The write phase of a file DuckDB has read and found clean (warning.bulk)."""
+    if phase:
+        phase("Writing")
+    result = ImportResult(read=checked.count)
+    stamp = datetime.now(UTC)
+    size, done = path.stat().st_size, 0
+    dumps, sort, blake2b = orjson.dumps, orjson.OPT_SORT_KEYS, hashlib.blake2b
+    writer = EventWriter(session, "acled", stamp, checked.count)
+    try:
+        for batch in checked.rows(CHUNK):
+            rows = []
+            for (sid, day, country, admin1, location, lat, lon, event_type, sub_type, actor1,
+                 actor2, fatalities, notes, extra) in batch:
+                # The body of digest_of, in WRITTEN order, built in place (a third faster).
+                body = ["acled", sid, "day", day.isoformat(), country, admin1, location, lat,
+                        lon, event_type, sub_type, actor1, actor2, fatalities, 1, notes, extra,
+                        owner_org_id, tlp]
+                digest = blake2b(dumps(body, option=sort), digest_size=16).hexdigest()
+                rows.append(("acled", sid, "day", day, country, admin1, location, lat, lon,
+                             event_type, sub_type, actor1, actor2, fatalities, 1, notes, extra,
+                             owner_org_id, tlp, digest, stamp))
+            writer.write(rows)
+            done += len(rows)
+            if progress is not None:
+                progress(size * done // max(checked.count, 1))
+        result.added, touched = writer.finish()
+    finally:
+        writer.close()
+    result.updated = touched - result.added
+    result.unchanged = result.read - touched
+    result.problems = []
     return result
 
 

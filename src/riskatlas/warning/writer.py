@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Index, Table, func, select, text
+from sqlalchemy import Index, Table, func, select
 from sqlalchemy.orm import Session
 
 from riskatlas.warning.models import Event
@@ -34,6 +34,7 @@ WRITTEN = ("source", "source_id", "period", "date", "country", "admin1", "locati
            "events", "notes", "extra", "owner_org_id", "tlp", "digest", "imported_at")
 CACHE_KIB = 256 * 1024  # SQLite page cache during an import: the unique index stays in memory
 REBUILD_FACTOR = 1.0  # drop the secondary indexes when the rows to write exceed the table's
+REBUILD_MIN = 10_000  # ... and are this many at least (a small file: keep them)
 _STAGE = "events_import_stage"
 
 
@@ -62,7 +63,7 @@ class EventWriter:
                 self.raw.execute("BEGIN")
             self.cache = int(self.raw.execute("PRAGMA cache_size").fetchone()[0])
             self.raw.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-        if expected > max(self.before, 1) * REBUILD_FACTOR and expected >= 10_000:
+        if expected > max(self.before, 1) * REBUILD_FACTOR and expected >= REBUILD_MIN:
             self.dropped = sorted(_table().indexes, key=lambda i: str(i.name))
             for index in self.dropped:
                 index.drop(self.conn)
@@ -75,10 +76,18 @@ class EventWriter:
             if proc is not None:
                 self.convert.append((i, proc))
         if self.postgres:
-            self.conn.execute(text(
-                f"CREATE TEMP TABLE {_STAGE} ON COMMIT DROP AS SELECT {', '.join(WRITTEN)} "
-                "FROM events WITH NO DATA"))
+            if self.raw.autocommit and self.raw.info.transaction_status == 0:
+                # A pooled connection left in autocommit (generation.py's reader sets it and
+                # gives the connection back so): without this BEGIN every statement would
+                # commit on its own and a failed import would leave its first rows behind.
+                self.raw.execute("BEGIN")
+            # Through the driver, never prepared: psycopg prepares a statement run five times
+            # on one connection, and a prepared statement naming the staging table of an
+            # earlier import failed ("relation does not exist") once that table was dropped.
             self.cursor = self.raw.cursor()
+            self.cursor.execute(
+                f"CREATE TEMP TABLE {_STAGE} ON COMMIT DROP AS SELECT {', '.join(WRITTEN)} "
+                "FROM events WITH NO DATA", prepare=False)
         else:
             cols = ", ".join(WRITTEN)
             changed = ", ".join(f"{c} = excluded.{c}" for c in WRITTEN
@@ -110,11 +119,11 @@ class EventWriter:
             cols = ", ".join(WRITTEN)
             changed = ", ".join(f"{c} = excluded.{c}" for c in WRITTEN
                                 if c not in {"source", "source_id"})
-            self.conn.execute(text(
+            self.cursor.execute(
                 f"INSERT INTO events ({cols}) SELECT {cols} FROM {_STAGE} "
                 f"ON CONFLICT (source, source_id) DO UPDATE SET {changed} "
-                "WHERE events.digest IS DISTINCT FROM excluded.digest"))
-            self.conn.execute(text(f"DROP TABLE {_STAGE}"))
+                "WHERE events.digest IS DISTINCT FROM excluded.digest", prepare=False)
+            self.cursor.execute(f"DROP TABLE {_STAGE}", prepare=False)
         for index in self.dropped:
             index.create(self.conn)
         added = self._count() - self.before
