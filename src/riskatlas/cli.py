@@ -16,6 +16,7 @@ from riskatlas.catalog.importer import ImportError_
 from riskatlas.catalog.library import load_default_catalog
 from riskatlas.catalog.matrix import active_matrix
 from riskatlas.cli_options import Commands, Db, Fmt, err, fail, report, runtime
+from riskatlas.exchange.stix_cli import stix_app
 from riskatlas.output import Format, emit
 from riskatlas.parties.cli import orgs_app, states_app, tokens_app, users_app
 from riskatlas.sharing.cli import groups_app
@@ -41,6 +42,7 @@ app.add_typer(groups_app, name="groups")
 app.add_typer(events_app, name="events")
 app.add_typer(warning_app, name="warning")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(stix_app, name="stix")
 app.command("import")(catalog_cli.import_)
 app.command("validate")(catalog_cli.validate)
 app.command("export")(catalog_cli.export)
