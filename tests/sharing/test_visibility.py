@@ -7,7 +7,9 @@ search, detail, history, export, HTML list and detail, nested links, events list
 against one risk, one measure and one event (a field report) per marking, and compares what
 comes back with the expected table in world.py. It also checks that no response body carries
 the text of a record the principal may not see.
-STIX, TAXII and reports do not exist yet; when they do they must be added to DOORS here.
+The STIX export (/api/v1/export?format=stix) is walked like the other exports: its risks,
+measures and links name visible records only, and it carries no marking of a hidden one.
+TAXII and reports must be added here when they exist.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from riskatlas.config import Settings
+from riskatlas.exchange.stix_common import EXTENSION, TLP2_EXTENSION
 from riskatlas.runtime import Runtime
 from riskatlas.web.app import create_app
 from tests.sharing import world as w
@@ -93,7 +96,7 @@ class Walk:
                         self.visible)
 
     def exports(self) -> None:
-        for fmt in ("json", "yaml", "csv"):
+        for fmt in ("json", "yaml", "csv", "stix"):
             response = self.get(f"/api/v1/export?format={fmt}")
             self.expect(f"export {fmt} status", response.status_code, 200)
         doc = self.get("/api/v1/export").json()
@@ -103,6 +106,25 @@ class Walk:
             self._nested("risks", record)
         for record in doc["measures"]:
             self._nested("measures", record)
+        self._stix()
+
+    def _stix(self) -> None:
+        objects = self.get("/api/v1/export?format=stix").json()["objects"]
+        risks = {o["id"]: o["key"] for o in objects if o["type"] == "x-riskatlas-risk"}
+        measures = {o["id"]: o["extensions"][EXTENSION]["key"] for o in objects
+                    if o["type"] == "course-of-action"}
+        self.expect("stix risks", self.keys([{"key": k} for k in risks.values()], "risks"),
+                    self.visible)
+        self.expect("stix measures", self.keys([{"key": k} for k in measures.values()],
+                                               "measures"), self.visible)
+        for o in objects:
+            if o["type"] == "relationship":
+                ends = {o["source_ref"], o["target_ref"]}
+                self.expect(f"stix link {o['id']} names visible records", ends <=
+                            set(risks) | set(measures), True)
+        tlps = {o["extensions"][TLP2_EXTENSION]["tlp_2_0"] for o in objects
+                if o["type"] == "marking-definition"}
+        self.expect("stix markings", tlps, {w.RECORDS[s][0] for s in self.visible})
 
     def events(self, world: w.World) -> None:
         for query in ("", "&country=KAZ", "&source=report", "&since=2024-01-01"):

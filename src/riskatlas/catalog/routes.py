@@ -460,16 +460,24 @@ def list_organisations(session: SessionDep, principal: CurrentPrincipal) -> list
 
 @router.get("/export", tags=["catalog"], responses={200: {"content": {
     "application/json": {}, "application/yaml": {}, "text/csv": {},
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+    "application/stix+json;version=2.1": {}}},
     **errors(401, 422)})
 def export(
     session: SessionDep, runtime: RuntimeDep, scope: ScopeDep,
-    format: Annotated[Literal["json", "yaml", "csv", "xlsx"], Query()] = "json",
+    format: Annotated[Literal["json", "yaml", "csv", "xlsx", "stix"], Query()] = "json",
 ) -> Response:
     """Everything you may see, in the export contract (csv: the risks table, UTF-8 with a BOM
-    for Excel; xlsx: a workbook with sheets actors, risks and measures)."""
+    for Excel; xlsx: a workbook with sheets actors, risks and measures; stix: a STIX 2.1
+    bundle, with the alerts you may see, docs/exchange.md)."""
     from riskatlas.catalog.spreadsheets import MEDIA_TYPE, SheetError, write_xlsx
 
+    if format == "stix":
+        from riskatlas.exchange.stix_export import dumps, export_bundle
+
+        bundle = export_bundle(session, active_matrix(runtime.settings), scope,
+                               runtime.settings.aggregation)
+        return Response(dumps(bundle), media_type="application/stix+json;version=2.1")
     doc = export_document(session, active_matrix(runtime.settings), scope,
                           runtime.settings.aggregation, raw_json=format == "json")
     if format == "yaml":
