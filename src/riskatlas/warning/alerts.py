@@ -28,10 +28,11 @@ from riskatlas.catalog.models import Measure, Risk, RiskMeasure
 from riskatlas.parties.accounts import STANDING
 from riskatlas.parties.models import Organisation, State
 from riskatlas.sharing.policy import GROUPING_ROLES, MEMBER_ROLES, Principal, Scope
-from riskatlas.warning import series
+from riskatlas.warning import changes, columns, series
+from riskatlas.warning import tiers as tiers_
 from riskatlas.warning.indicators import Indicator
 from riskatlas.warning.models import ALERT_STATUSES, TIERS, Alert, Event
-from riskatlas.warning.periods import period_of
+from riskatlas.warning.periods import PeriodKind, period_of
 from riskatlas.warning.service import DEFAULT_OWNER
 
 # Status changes by the commands and API: the verb and the status it sets
@@ -116,24 +117,29 @@ def _backtest(indicator: Indicator, events: Sequence[series.Event], since: date,
     return series.backtest(indicator, events, since, until, start)
 
 
-def cell_of(c: series.Candidate) -> str:
-    return f"{c.indicator}|{c.country}|{c.admin1 or ''}|{c.period_start.isoformat()}"
+cell_of = tiers_.cell_of
 
 
-def _same(a: series.Candidate, b: series.Candidate) -> bool:
-    return (a.observed, a.expected, a.severity) == (b.observed, b.expected, b.severity) and (
-        abs(a.score - b.score) <= 1e-9 * max(1.0, abs(a.score)))
+def _columns(stored: Sequence[Stored]) -> columns.Columns:
+    return columns.from_events([s.event for s in stored], tlp=[s.tlp for s in stored],
+                               owner=[s.owner for s in stored])
 
 
 def detect(indicators: Iterable[Indicator], stored: Sequence[Stored], tiers: list[Audience],
-           since: date, until: date, detector: Detect = _backtest,
+           since: date, until: date, detector: Detect | None = None,
            ) -> list[tuple[Audience, series.Candidate]]:
     """Every alert of every tier for the periods from `since` to `until`, each period judged
-    with data up to it only; a tier's alert is left out where it repeats the tier below."""
+    with data up to it only; a tier's alert is left out where it repeats the tier below.
+    Evaluated by the engine, or by `detector` on each tier's events (series.backtest, the
+    pure-Python reference, is `_backtest`)."""
     if not stored:
         return []
+    indicators = list(indicators)
     start = min(s.event.date for s in stored)
-    found: dict[str, dict[str, series.Candidate]] = {}
+    if detector is None:
+        found = tiers_.detect(indicators, _columns(stored), tiers, since, until, start)
+        return tiers_.kept(found, tiers)
+    found = {}
     for audience in tiers:
         events = [s.event for s in stored if s.event.date <= until
                   and audience.counts(s.tlp, s.owner)]
@@ -143,23 +149,22 @@ def detect(indicators: Iterable[Indicator], stored: Sequence[Stored], tiers: lis
         for indicator in indicators:
             for c in detector(indicator, events, since, until, start):
                 cells[cell_of(c)] = c
-    out = []
-    for audience in tiers:
-        lower = found.get(audience.below or "", {})
-        for cell, c in found[audience.tier].items():
-            repeated = lower.get(cell)
-            if repeated is None or not _same(repeated, c):
-                out.append((audience, c))
-    out.sort(key=lambda p: (p[1].period_start, p[1].indicator, p[1].country, p[1].admin1 or "",
-                            p[0].rank, p[0].tier))
-    return out
+    return tiers_.kept(found, tiers)
 
 
-def replay(indicators: Iterable[Indicator], stored: Sequence[Stored], since: date, until: date,
-           detector: Detect = _backtest) -> list[series.Candidate]:
+def replay(indicators: Iterable[Indicator], stored: Sequence[Stored] | columns.Columns,
+           since: date, until: date, detector: Detect | None = None, start: date | None = None,
+           ) -> list[series.Candidate]:
     """The backtest: every indicator over all the given events (what one reader may see, read
     through their scope), period by period from `since` to `until` with no look-ahead; the
-    series start at the first event, so the early periods have their history."""
+    series start at the first event (or `start`: the first of the reader's events when the
+    columns hold only those the indicators may count), so the early periods have their
+    history."""
+    indicators = list(indicators)
+    if detector is None:
+        cols = stored if isinstance(stored, columns.Columns) else _columns(stored)
+        return tiers_.replay(indicators, cols, since, until, start)
+    assert not isinstance(stored, columns.Columns)
     events = [s.event for s in stored if s.event.date <= until]
     if not events:
         return []
@@ -169,6 +174,37 @@ def replay(indicators: Iterable[Indicator], stored: Sequence[Stored], since: dat
     return out
 
 
+def read_columns(session: Session, scope: Scope, indicators: Sequence[Indicator],
+                 until: date | None = None, where: Sequence[Any] = ()) -> columns.Columns:
+    """The columns the indicators need of the events the scope shows (dated on or before
+    `until`). The indicators' countries are pushed into the SQL when every one restricts them
+    (their event types too): rows no indicator could count are not read."""
+    clauses = [scope.events, *where]
+    if until is not None:
+        clauses.append(Event.date <= until)
+    if indicators and all(i.filter.countries for i in indicators):
+        clauses.append(Event.country.in_(sorted({c for i in indicators
+                                                 for c in i.filter.countries})))
+    types = {t for i in indicators for t in i.filter.event_types}
+    if indicators and all(i.filter.event_types for i in indicators) and all(
+            t.isascii() for t in types):
+        # the filter ignores case: lower() in SQL is ASCII-only, so only ASCII names are pushed
+        clauses.append(func.lower(Event.event_type).in_(sorted(t.casefold() for t in types)))
+    return columns.fetch(session, columns.needed(indicators), clauses)
+
+
+def first_day(session: Session, scope: Scope, until: date) -> date | None:
+    """The date of the first event the scope shows (the start of every series)."""
+    return columns.first_day(session, [scope.events, Event.date <= until])
+
+
+def countries_between(session: Session, scope: Scope, since: date, until: date) -> set[str]:
+    """The countries with events the scope shows from `since` to `until` (the backtest's
+    coverage)."""
+    return set(session.scalars(select(Event.country).where(
+        scope.events, Event.date >= since, Event.date <= until).distinct()))
+
+
 @dataclass
 class RunResult:
     periods: tuple[date, date]
@@ -176,30 +212,69 @@ class RunResult:
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
+    cells: int | None = None  # --changed: the (indicator, geography) pairs re-evaluated
 
     def summary(self) -> str:
-        return (f"periods {self.periods[0]} to {self.periods[1]}: {self.added} alert(s) added, "
-                f"{self.updated} updated, {self.unchanged} unchanged, {self.removed} withdrawn")
+        scope = "" if self.cells is None else f" ({self.cells} changed indicator-geographies)"
+        return (f"periods {self.periods[0]} to {self.periods[1]}{scope}: {self.added} alert(s) "
+                f"added, {self.updated} updated, {self.unchanged} unchanged, "
+                f"{self.removed} withdrawn")
 
 
 def run(session: Session, scope: Scope, indicators: list[Indicator], since: date, until: date,
-        who: Who, owner: str | None = None, detector: Detect = _backtest) -> RunResult:
+        who: Who, owner: str | None = None, changed: bool = False) -> RunResult:
     """Evaluate the indicators for the periods from `since` to `until` and store the alerts in
     the caller's transaction. An alert already stored keeps its status and has its figures
-    updated; one that no longer fires is withdrawn (deleted) if nobody has acted on it yet."""
-    owner_id = session.scalar(select(Organisation.id).where(
-        Organisation.key == (owner or DEFAULT_OWNER)))
+    updated; one that no longer fires is withdrawn (deleted) if nobody has acted on it yet.
+    With `changed`, only the (indicator, geography) pairs with events written since the last
+    such run are evaluated, from the earliest period of those events (`since` is then ignored;
+    the first such run evaluates the whole history), and only their alerts are withdrawn."""
+    owner_key = owner or DEFAULT_OWNER
+    owner_id = session.scalar(select(Organisation.id).where(Organisation.key == owner_key))
     if owner_id is None:
-        raise AlertError(f"--owner: no organisation {owner or DEFAULT_OWNER!r}")
+        raise AlertError(f"--owner: no organisation {owner_key!r}")
+    tiers = audiences(session, owner_id)
+    start = first_day(session, scope, until)
+    plan: changes.Plan | None = None
+    if changed:
+        key = changes.mark_key(indicators, owner_key)
+        seen = changes.newest(session)
+        old = changes.read_mark(session, key) or changes.Watermark(0, None)
+        plan = changes.plan(session, scope.events, indicators,
+                            changes.changed_clause(session, old, seen), until)
+        changes.write_mark(session, key, seen)
+        if plan.empty or start is None:
+            result = RunResult((until, until), cells=0)
+            _audit(session, who, indicators, result)
+            return result
+        since = min(plan.since.values())
+        cols = read_columns(session, scope, indicators, until,
+                            [plan.where(), Event.date >= plan.read_from(indicators)])
+        found = tiers_.detect(indicators, cols, tiers, since, until, start, plan.only,
+                              plan.since)
+    else:
+        cols = read_columns(session, scope, indicators, until)
+        found = tiers_.detect(indicators, cols, tiers, since, until, start or since) \
+            if cols.n else {}
+    return _store(session, indicators, tiers_.kept(found, tiers) if found else [], since, until,
+                  who, plan)
+
+
+def _store(session: Session, indicators: list[Indicator], found: list[tuple[Audience, Any]],
+           since: date, until: date, who: Who, plan: changes.Plan | None) -> RunResult:
     kinds = {i.period for i in indicators}
     first = min(period_of(since, k).start for k in kinds) if kinds else since
-    stored = read_events(session, scope, until)
-    found = detect(indicators, stored, audiences(session, owner_id), since, until, detector)
     keys = {i.key for i in indicators}
-    existing = {(a.cell, a.tier): a for a in session.scalars(
-        select(Alert).where(Alert.indicator.in_(keys), Alert.period_start >= first,
-                            Alert.period_start <= until))}
-    result = RunResult((first, until))
+    query = select(Alert).where(Alert.indicator.in_(keys), Alert.period_start >= first,
+                                Alert.period_start <= until)
+    if plan is not None:
+        query = query.where(plan.where_alerts())
+    existing = {(a.cell, a.tier): a for a in session.scalars(query)}
+    if plan is not None:  # only the re-evaluated cells may be updated or withdrawn
+        existing = {k: a for k, a in existing.items() if plan.covers(
+            a.indicator, (a.country, a.admin1), a.period_start, _kind(indicators, a.indicator))}
+    result = RunResult((first, until), cells=None if plan is None else sum(
+        len(g) for g in plan.only.values()))
     now = datetime.now(UTC)
     seen = set()
     for audience, c in found:
@@ -227,13 +302,17 @@ def run(session: Session, scope: Scope, indicators: list[Indicator], since: date
     if stale:
         session.execute(delete(Alert).where(Alert.id.in_(stale)))
         result.removed = len(stale)
-    append_many(session, who, [{"action": "alerts.run", "entity": "alert",
-                                "key": ",".join(sorted(keys))[:200],
-                                "detail": result.summary()}])
+    _audit(session, who, indicators, result)
     return result
 
 
-def _kind(indicators: list[Indicator], key: str) -> str:
+def _audit(session: Session, who: Who, indicators: list[Indicator], result: RunResult) -> None:
+    append_many(session, who, [{"action": "alerts.run", "entity": "alert",
+                                "key": ",".join(sorted(i.key for i in indicators))[:200],
+                                "detail": result.summary()}])
+
+
+def _kind(indicators: list[Indicator], key: str) -> PeriodKind:
     return next(i.period for i in indicators if i.key == key)
 
 

@@ -89,6 +89,13 @@ def run(
                                          "last weeks).")] = 4,
     owner: Annotated[str | None, typer.Option(help="Owner of the shared alerts (default: "
                                               "the secretariat, C5-SEC).")] = None,
+    changed: Annotated[bool, typer.Option("--changed", help="Evaluate only the provinces "
+                                          "(countries, for country-level indicators) with "
+                                          "events imported or reported since the last "
+                                          "--changed run, from the earliest period of those "
+                                          "events to --until (--since and --periods are not "
+                                          "used); the first such run evaluates the whole "
+                                          "history.")] = False,
 ) -> None:
     """Evaluate every indicator for the latest periods and store the alerts (each period judged
     with the events up to it only). Alerts keep their status when re-evaluated."""
@@ -105,7 +112,7 @@ def run(
         if first > last:
             fail("--since is after --until", 2)
         try:
-            result = service.run(session, scope, chosen, first, last, CLI, owner)
+            result = service.run(session, scope, chosen, first, last, CLI, owner, changed)
         except service.AlertError as exc:
             fail(str(exc), 2)
     err.print(result.summary(), markup=False, highlight=False, soft_wrap=True)
@@ -143,11 +150,14 @@ def backtest(
     with runtime(db).transaction() as session:
         principal, _ = acting(session, as_user)
         chosen = _indicators(session, indicators)
-        stored = service.read_events(session, scope_of(principal), last)
-    found = service.replay(chosen, stored, first, last)
+        scope = scope_of(principal)
+        cols = service.read_columns(session, scope, chosen, last)
+        start = service.first_day(session, scope, last)
+        seen = (service.countries_between(session, scope, first, last) if known is not None
+                else set())
+    found = service.replay(chosen, cols, first, last, start=start)
     out: dict[str, Any] = {"alerts": [c.as_dict() for c in found]}
     if known is not None:
-        seen = {s.event.country for s in stored if first <= s.event.date <= last}
         out["evaluation"] = ep.score(found, known, first, last, seen, lead)
     if fmt is Output.json:
         sys.stdout.write(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() + "\n")

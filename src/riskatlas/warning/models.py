@@ -47,6 +47,8 @@ class Event(Base):
         Index("ix_events_date", "date"),
         # The sharing scope reads the marking and the owner first (as for risks).
         Index("ix_events_tlp_owner", "tlp", "owner_org_id"),
+        # `warning run --changed` finds the rows (re)written since its last run
+        Index("ix_events_imported_at", "imported_at"),
         CheckConstraint("source IN ('acled', 'acled-weekly', 'ucdp-ged', 'gdelt', 'report')",
                         name="source"),
         CheckConstraint("period IN ('day', 'week')", name="period"),
@@ -136,6 +138,20 @@ class Alert(Base):
     status_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WarningMark(Base):
+    """What the last `warning run --changed` of one set of indicators had seen: the newest
+    event id and import time (as the database wrote it), so that the next run re-evaluates only
+    the geographies with events imported since. Keyed by a digest of the indicators and the
+    alerts' owner: another indicator file starts from nothing (a full evaluation)."""
+
+    __tablename__ = "warning_marks"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    imported_at: Mapped[str | None] = mapped_column(String(40))
+    ran_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 policy.govern_events(Event)

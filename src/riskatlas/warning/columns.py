@@ -1,0 +1,146 @@
+"""Events as columns (numpy arrays) for the evaluation engine (warning.engine), read with one
+plain SELECT of the needed columns only.
+
+Why a raw DB-API cursor: fetching rows into Python is most of the cost of an evaluation over
+millions of events, and SQLAlchemy's result rows and type processing (a date object per row)
+doubled it. Dates come as days since 1970-01-01; strings become integer codes into a list of
+their distinct values (a dict lookup per value), so that a filter is tested once per distinct
+value (an actor regex once per distinct actor string) and applied to all rows by indexing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+from sqlalchemy import ColumnElement, Select, func, literal_column, select, type_coerce
+from sqlalchemy import String as SAString
+from sqlalchemy.orm import Session
+
+from riskatlas.warning.indicators import Indicator
+from riskatlas.warning.models import TIERS, Event
+
+EPOCH = date(1970, 1, 1).toordinal()
+TLPS = (*TIERS, "red")
+NAMES = ("day", "country", "admin1", "event_type", "sub_type", "actor1", "actor2", "location",
+         "fatalities", "count", "tlp", "owner")
+Array = np.ndarray[Any, Any]
+
+
+@dataclass
+class Columns:
+    """One entry per event. Categorical columns hold codes into `values[name]` (None is a value
+    like any other); `actor1` and `actor2` share one list, `values["actor1"]`."""
+
+    n: int
+    arrays: dict[str, Array]
+    values: dict[str, list[Any]] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Array:
+        return self.arrays[name]
+
+    def take(self, keep: Array) -> Columns:
+        return Columns(int(keep.sum()) if keep.dtype == bool else len(keep),
+                       {k: v[keep] for k, v in self.arrays.items()}, self.values)
+
+
+def _codes(values: Sequence[Any], index: dict[Any, int]) -> Array:
+    get = index.setdefault
+    return np.fromiter((get(v, len(index)) for v in values), np.int32, len(values))
+
+
+def build(columns: dict[str, Sequence[Any]], n: int) -> Columns:
+    """Columns from Python sequences (`day` as days since 1970-01-01, or dates)."""
+    arrays: dict[str, Array] = {}
+    values: dict[str, list[Any]] = {}
+    actors: dict[Any, int] = {}
+    for name, seq in columns.items():
+        if name == "day" and isinstance(seq, np.ndarray):
+            arrays[name] = seq.astype(np.int64)
+        elif name == "day":
+            arrays[name] = np.fromiter(
+                (d if isinstance(d, int) else d.toordinal() - EPOCH for d in seq), np.int64, n)
+        elif name in ("fatalities", "count"):
+            arrays[name] = np.fromiter((v or 0 for v in seq), np.float64, n)
+        elif name == "owner":
+            arrays[name] = np.fromiter(seq, np.int64, n)
+        elif name == "tlp":
+            arrays[name] = _codes(seq, {t: i for i, t in enumerate(TLPS)})
+            values[name] = list(TLPS)
+        else:
+            index = actors if name in ("actor1", "actor2") else {}
+            arrays[name] = _codes(seq, index)
+            values["actor1" if name in ("actor1", "actor2") else name] = list(index)
+    return Columns(n, arrays, values)
+
+
+def needed(indicators: Iterable[Indicator]) -> tuple[str, ...]:
+    """The columns the indicators read (with the marking, for the audience tiers)."""
+    out = ["day", "country", "admin1", "tlp", "owner"]
+    for i in indicators:
+        f = i.filter
+        out += (["event_type"] if f.event_types else []) + (["sub_type"] if f.sub_types else [])
+        out += ["actor1", "actor2"] if f.actors else []
+        out += {"events": ["count"], "fatalities": ["fatalities"],
+                "locations": ["location"]}[i.measure]
+    return tuple(n for n in NAMES if n in out)
+
+
+def from_events(events: Iterable[Any], names: Sequence[str] = NAMES[:10],
+                tlp: Sequence[str] | None = None, owner: Sequence[int] | None = None,
+                ) -> Columns:
+    """Columns of series.Event objects (or anything with their attributes)."""
+    rows = list(events)
+    attr = {"day": "date", "count": "count"}
+    cols: dict[str, Sequence[Any]] = {
+        n: [getattr(e, attr.get(n, n)) for e in rows] for n in names if n not in ("tlp", "owner")}
+    cols["tlp"] = list(tlp) if tlp is not None else ["clear"] * len(rows)
+    cols["owner"] = list(owner) if owner is not None else [0] * len(rows)
+    return build(cols, len(rows))
+
+
+def _column(session: Session, name: str) -> ColumnElement[Any]:
+    if name == "day":
+        if session.get_bind().dialect.name == "sqlite":
+            # the stored ISO text, parsed by numpy: cheaper than julianday() per row
+            return type_coerce(Event.date, SAString)
+        return literal_column("(events.date - DATE '1970-01-01')")
+    attribute = {"count": "events", "owner": "owner_org_id"}.get(name, name)
+    column: ColumnElement[Any] = getattr(Event, attribute)
+    return column
+
+
+def query(session: Session, names: Sequence[str], where: Sequence[ColumnElement[bool]],
+          ) -> Select[Any]:
+    return select(*(_column(session, n) for n in names)).where(*where)
+
+
+def fetch(session: Session, names: Sequence[str], where: Sequence[ColumnElement[bool]],
+          ) -> Columns:
+    """The named columns of the events matching `where` (the scope's clause among them)."""
+    compiled = query(session, names, where).compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+    params: Any = compiled.params
+    if compiled.positional:
+        params = tuple(compiled.params[k] for k in compiled.positiontup or ())
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    n = len(rows)
+    data: dict[str, Sequence[Any]] = dict(zip(names, zip(*rows, strict=True), strict=True)) \
+        if rows else {k: () for k in names}
+    del rows
+    if n and "day" in data and isinstance(data["day"][0], str):
+        data["day"] = np.array(data["day"], dtype="datetime64[D]").astype(np.int64)  # type: ignore[assignment]
+    return build(data, n)
+
+
+def first_day(session: Session, where: Sequence[ColumnElement[bool]]) -> date | None:
+    found: date | None = session.scalar(select(func.min(Event.date)).where(*where))
+    return found
