@@ -171,10 +171,10 @@ def plan_import(session: Session, matrix: Matrix, path: Path, objects: list[Any]
         else:
             m.tally.notes[f"relationship {rel.get('relationship_type')} (not a catalog link)"] += 1
     for kind, found in by_type.items():
-        for obj in found:
-            m.count_unknown(obj)
         if kind in {"marking-definition", "identity", "location", "relationship", *ACTOR_TYPES,
                     *RECORD_TYPES}:
+            for obj in found:  # the properties of the types we map: what is left behind
+                m.count_unknown(obj)
             continue
         if kind == "extension-definition":
             others = [o for o in found if o["id"] != EXTENSION]
@@ -254,13 +254,17 @@ def _risk_id(key: str) -> str:
 
 def _verdict(obj: Obj, data: Obj, old: Obj, creator: str | None, version: Any) -> str:
     """same | replace | why the object is kept apart."""
-    if creator != old["owner"]:
-        return f"created by {creator or 'another organisation'}, not its owner {old['owner']}"
-    if isinstance(version, int):
+    if isinstance(version, int):  # one of our records: its creator is its owner
+        if creator != old["owner"]:
+            return (f"created by {creator or 'another organisation'}, not its owner "
+                    f"{old['owner']}")
         if version == old["version"]:
             return "same"
         return "replace" if version > old["version"] else f"older version {version}"
-    seen = str((old.get("rationale") or {}).get("en", ""))  # a foreign record's origin line
+    # A record from another tool: its origin line names its STIX creator and version.
+    seen = str((old.get("rationale") or {}).get("en", ""))
+    if f"by {obj.get('created_by_ref') or 'an unnamed creator'})" not in seen:
+        return "created by another creator than the stored record's"
     modified = str(obj.get("modified"))
     if f"modified {modified}," in seen:
         return "same"
