@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from riskatlas.config import Settings
 from riskatlas.sharing.policy import Scope
 
 MEDIA_TAXII = "application/taxii+json;version=2.1"
@@ -32,7 +33,7 @@ DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
 NAMESPACE = uuid.UUID("7a3c2b1e-5f6d-4e8a-9b0c-1d2e3f4a5b6c")  # collection ids, stable
 
-Source = Callable[[Session, Scope], Iterable[dict[str, Any]]]
+Source = Callable[[Session, Scope, Settings], Iterable[dict[str, Any]]]
 
 
 class TaxiiError(Exception):

@@ -25,6 +25,7 @@ from riskatlas.catalog import (
 from riskatlas.catalog import pages as catalog_pages
 from riskatlas.catalog import routes as catalog_routes
 from riskatlas.config import Settings, get_settings
+from riskatlas.exchange import taxii_routes
 from riskatlas.generation import Generation
 from riskatlas.parties import pages as parties_pages
 from riskatlas.parties import routes as parties_routes
@@ -49,6 +50,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.collect()
     gc.freeze()
     yield
+    app.state.principals.generation.close()  # the connection kept for short reads
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(assessment_routes.router)
     app.include_router(warning_routes.router)  # /api/v1/events
     app.include_router(alert_routes.router)  # /api/v1/alerts
+    taxii_routes.install(app)  # /taxii2/
     app.include_router(measure_pages.router)  # before catalog_pages: /measures/board
     app.include_router(country_pages.router)
     app.include_router(catalog_pages.router)

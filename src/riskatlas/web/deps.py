@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -16,7 +18,7 @@ from starlette.requests import HTTPConnection
 
 from riskatlas.audit.service import Who
 from riskatlas.generation import Generation
-from riskatlas.parties import auth
+from riskatlas.parties import accounts, auth
 from riskatlas.parties.accounts import sha256_hex
 from riskatlas.parties.auth import SESSION_COOKIE
 from riskatlas.runtime import Runtime
@@ -95,26 +97,45 @@ TOKEN_TTL = 60.0
 _MEMO = "riskatlas.principal"  # where a request keeps what Principals.of found for it
 
 
+# HTTP Basic is taken on the TAXII server only (its clients speak it; exchange.taxii_routes):
+# elsewhere a browser that once answered a Basic challenge would send it with cross-site forms.
+BASIC_PREFIX = "/taxii2"
+
+
 @dataclass(frozen=True)
 class Credential:
     """What a request presents to say who sends it, read from its headers here and nowhere
-    else: an API token (Authorization: Bearer), a browser session cookie, a malformed
+    else: an API token (Authorization: Bearer), a username and an API token or password
+    (Authorization: Basic, under BASIC_PREFIX only), a browser session cookie, a malformed
     Authorization header (refused with 401), or nothing (anonymous)."""
 
     token: str | None = None
     cookie: str | None = None
     malformed: bool = False
+    username: str | None = None  # Basic: the token (or password) is `token`
 
 
 def credential_of(request: HTTPConnection) -> Credential:
     header = request.headers.get("authorization")
     if header:
         scheme, _, token = header.partition(" ")
+        if scheme.lower() == "basic" and request.url.path.startswith(BASIC_PREFIX):
+            return _basic(token.strip())
         if scheme.lower() != "bearer" or not token.strip():
             return Credential(malformed=True)
         return Credential(token=token.strip())
     cookie = request.cookies.get(SESSION_COOKIE)
     return Credential(cookie=cookie) if cookie else Credential()
+
+
+def _basic(value: str) -> Credential:
+    try:
+        username, sep, secret = base64.b64decode(value, validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return Credential(malformed=True)
+    if not sep or not username or not secret:
+        return Credential(malformed=True)
+    return Credential(token=secret, username=username)
 
 
 @dataclass
@@ -158,7 +179,9 @@ class Principals:
         if credential.malformed:
             raise ApiError(401, "unauthorized", "Use 'Authorization: Bearer <token>'.",
                            headers={"WWW-Authenticate": "Bearer"})
-        if credential.token is not None:
+        if credential.username is not None:
+            principal = await self._of_basic(request, credential, generation)
+        elif credential.token is not None:
             principal = await self._of_token(credential.token, generation)
         elif credential.cookie is not None:
             principal = await run_in_threadpool(self._of_session, request, credential.cookie)
@@ -187,6 +210,51 @@ class Principals:
             self._tokens.clear()
         self._tokens[token_hash] = _Kept(principal, gen, time.monotonic(), expires.timestamp())
         return principal
+
+    async def _of_basic(self, request: HTTPConnection, credential: Credential,
+                        generation: int | None) -> Principal:
+        """Basic: the username with one of its API tokens, or with its password. A password
+        sign-in is kept like a token's principal (per generation, TOKEN_TTL), so a client
+        paging a collection is not slowed by the password hash and the sign-in record of
+        each page; it may write (token scope "write"): the TAXII writes it reaches take only
+        TAXII's media type, which no cross-site form can send."""
+        assert credential.token is not None and credential.username is not None
+        refused = ApiError(401, "invalid_credentials", "Unknown username, token or password.",
+                           headers={"WWW-Authenticate": 'Basic realm="taxii", Bearer'})
+        try:
+            principal = await self._of_token(credential.token, generation)
+        except ApiError:
+            pass
+        else:
+            if principal.username != credential.username:
+                raise refused
+            return principal
+        gen = generation if generation is not None else await run_db(
+            self.runtime, self.generation.read)
+        key = "basic:" + hashlib.sha256(
+            f"{credential.username}\0{credential.token}".encode()).hexdigest()
+        kept = self._tokens.get(key)
+        if kept is not None and kept.generation == gen and (
+                time.monotonic() - kept.fetched <= TOKEN_TTL):
+            return kept.principal
+        address = request.client.host if request.client else None
+        found = await run_in_threadpool(self._sign_in, credential.username, credential.token,
+                                        address)
+        if found is None:
+            raise refused
+        principal = replace(found, token_scope="write")
+        if len(self._tokens) > 10_000:
+            self._tokens.clear()
+        self._tokens[key] = _Kept(principal, gen, time.monotonic(), time.time() + TOKEN_TTL)
+        return principal
+
+    def _sign_in(self, username: str, password: str, address: str | None) -> Principal | None:
+        with self.runtime.transaction() as session:  # the attempt is recorded either way
+            try:
+                return accounts.authenticate(session, username, password, address,
+                                             settings=self.runtime.settings)
+            except accounts.LoginFailed:
+                return None
 
     def _grant(self, token: str) -> tuple[Principal, datetime] | None:
         with self.runtime.transaction() as session:  # keeps the token's last-used time
