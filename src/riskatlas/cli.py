@@ -16,6 +16,8 @@ from riskatlas.catalog.importer import ImportError_
 from riskatlas.catalog.library import load_default_catalog
 from riskatlas.catalog.matrix import active_matrix
 from riskatlas.cli_options import Commands, Db, Fmt, err, fail, report, runtime
+from riskatlas.exchange.peers_cli import peers_app
+from riskatlas.exchange.peers_cli import sync as sync_command
 from riskatlas.exchange.stix_cli import stix_app
 from riskatlas.output import Format, emit
 from riskatlas.parties.cli import orgs_app, states_app, tokens_app, users_app
@@ -43,6 +45,8 @@ app.add_typer(events_app, name="events")
 app.add_typer(warning_app, name="warning")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(stix_app, name="stix")
+app.add_typer(peers_app, name="peers")
+app.command("sync")(sync_command)
 app.command("import")(catalog_cli.import_)
 app.command("validate")(catalog_cli.validate)
 app.command("export")(catalog_cli.export)
