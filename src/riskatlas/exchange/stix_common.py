@@ -6,6 +6,7 @@ STIX id in every export, on every node (STIX versioning is then `(id, modified)`
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -25,8 +26,16 @@ def stix_id(kind: str, key: str) -> str:
 
     The name-based uuid5, with the version bits of a uuid4: STIX asks objects other than
     cyber observables for version 4 ids, and a hash is as unguessable as random bits."""
-    made = uuid.uuid5(NAMESPACE, f"{kind}:{key}")
-    return f"{kind}--{uuid.UUID(bytes=made.bytes, version=4)}"
+    # uuid.uuid5 then uuid.UUID(version=4), written out: a full export makes 100,000 ids and
+    # the uuid module's objects cost a third of it.
+    made = bytearray(hashlib.sha1(_NS + f"{kind}:{key}".encode()).digest()[:16])
+    made[6] = (made[6] & 0x0F) | 0x40
+    made[8] = (made[8] & 0x3F) | 0x80
+    h = made.hex()
+    return f"{kind}--{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_NS = NAMESPACE.bytes
 
 
 PRODUCER = stix_id("identity", "riskatlas")  # the software that declares the extension
