@@ -237,6 +237,10 @@ def test_only_the_creators_newer_version_replaces_a_record(db_url: str,
     kept = [r for k, r in risks.items() if k.startswith(f"{RISK}-D")]
     assert len(kept) == 1 and kept[0]["title"]["en"] == "Renamed by another"
     assert f"derives from is {RISK}" in kept[0]["rationale"]["en"]
+    links = [o for o in _by_type(_bundle(db_url), "relationship")
+             if o["relationship_type"] == "derived-from"]
+    assert [(o["source_ref"], o["target_ref"]) for o in links] == [
+        (stix_id(RISK_TYPE, kept[0]["key"]), risk["id"])]
 
 
 def test_a_bad_bundle_leaves_the_database_unchanged(db_url: str, tmp_path: Path) -> None:

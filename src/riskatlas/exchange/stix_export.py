@@ -9,6 +9,7 @@ fixed objects the stix2 library does help with (the extension definition) are fe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -196,6 +197,28 @@ def link_objects(b: _Bundle, measures: list[Obj], risks: dict[str, Obj],
             b.objects.append(obj)
 
 
+DERIVED = re.compile(r"^(.+)-D[0-9A-F]{6}$")  # stix_mapping.derived_key
+
+
+def derived_objects(b: _Bundle, records: list[Obj], modified: dict[str, str]) -> None:
+    """`derived-from` from a record an import kept beside another (its key is the other's with
+    a `-D` suffix, stix_import) to that record, when the reader sees both."""
+    tlps = {("risk" if "category" in r else "measure", r["key"]): r["tlp"] for r in records}
+    for r in records:
+        match = DERIVED.match(r["key"])
+        entity = "risk" if "category" in r else "measure"
+        base = match and match.group(1)
+        if not base or (entity, base) not in tlps:
+            continue
+        tlp = max(r["tlp"], tlps[(entity, base)], key=TLP_LEVELS.index)
+        when = modified[f"{entity[0]}:{r['key']}"]
+        obj = b.common("relationship", f"{r['key']}<{base}", r["owner"], tlp, when, when)
+        obj.update({"relationship_type": "derived-from",
+                    "source_ref": b.ids[f"{entity}:{r['key']}"],
+                    "target_ref": b.ids[f"{entity}:{base}"]})
+        b.objects.append(obj)
+
+
 def actor_objects(actors: Iterable[Obj]) -> list[Obj]:
     out = []
     for a in actors:
@@ -296,6 +319,7 @@ def export_bundle(session: Session, matrix: Matrix, scope: Scope,
             b.ids[f"measure:{m['key']}"] = obj["id"]
             b.objects.append(obj)
         link_objects(b, doc["measures"], risks, modified)
+        derived_objects(b, [*doc["risks"], *doc["measures"]], modified)
         b.objects += actor_objects(doc["actors"])
         alert_objects(b, session, scope, risks)
         head = [producer(), extension_definition(),

@@ -168,6 +168,9 @@ def plan_import(session: Session, matrix: Matrix, path: Path, objects: list[Any]
         if rel.get("relationship_type") == "mitigates" and target and \
                 source.startswith("course-of-action--"):
             mitigates.setdefault(source, []).append(target)
+        elif rel.get("relationship_type") == "derived-from" and ours(rel) is None and \
+                str(rel.get("source_ref", "")).split("--")[0] in RECORD_TYPES:
+            m.tally.notes["relationship derived-from (kept by the record's key)"] += 1
         else:
             m.tally.notes[f"relationship {rel.get('relationship_type')} (not a catalog link)"] += 1
     for kind, found in by_type.items():
