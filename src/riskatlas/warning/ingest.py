@@ -258,6 +258,10 @@ def _import_checked(session: Session, path: Path, checked: bulk.Checked, owner_o
     size, done = path.stat().st_size, 0
     dumps, sort, blake2b = orjson.dumps, orjson.OPT_SORT_KEYS, hashlib.blake2b
     writer = EventWriter(session, "acled", stamp, checked.count)
+    # Values as the driver takes them, converted once each where they repeat (days, stamp)
+    written_day: dict[date, Any] = {}
+    stamp_value = writer.value("imported_at", stamp)
+    extra_value = writer.processors.get("extra", lambda v: v)
     try:
         for batch in checked.rows(CHUNK):
             rows = []
@@ -268,10 +272,12 @@ def _import_checked(session: Session, path: Path, checked: bulk.Checked, owner_o
                         lon, event_type, sub_type, actor1, actor2, fatalities, 1, notes, extra,
                         owner_org_id, tlp]
                 digest = blake2b(dumps(body, option=sort), digest_size=16).hexdigest()
-                rows.append(("acled", sid, "day", day, country, admin1, location, lat, lon,
-                             event_type, sub_type, actor1, actor2, fatalities, 1, notes, extra,
-                             owner_org_id, tlp, digest, stamp))
-            writer.write(rows)
+                if day not in written_day:
+                    written_day[day] = writer.value("date", day)
+                rows.append(("acled", sid, "day", written_day[day], country, admin1, location,
+                             lat, lon, event_type, sub_type, actor1, actor2, fatalities, 1,
+                             notes, extra_value(extra), owner_org_id, tlp, digest, stamp_value))
+            writer.write(rows, converted=True)
             done += len(rows)
             if progress is not None:
                 progress(size * done // max(checked.count, 1))
