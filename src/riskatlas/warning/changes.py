@@ -101,14 +101,16 @@ class Plan:
             start >= period_of(self.since[indicator], kind).start)
 
     def where_alerts(self) -> ColumnElement[bool]:
-        return self.where(Alert.country, Alert.admin1)
+        return self.where(None, Alert.country, Alert.admin1)
 
-    def where(self, country: Any = Event.country, admin1: Any = Event.admin1,
-              ) -> ColumnElement[bool]:
-        """The events of the planned geographies (pairs of country and admin1, or whole
-        countries for country-level indicators)."""
-        pairs = {g for geos in self.only.values() for g in geos if g[1] is not None}
-        countries = {g[0] for k, geos in self.only.items() for g in geos if g[1] is None}
+    def where(self, keys: Sequence[str] | None = None, country: Any = Event.country,
+              admin1: Any = Event.admin1) -> ColumnElement[bool]:
+        """The events of the planned geographies of the indicators `keys` (all by default):
+        pairs of country and admin1, or whole countries for country-level indicators and
+        geographies without an admin1."""
+        chosen = [g for k, geos in self.only.items() if keys is None or k in keys for g in geos]
+        pairs = {g for g in chosen if g[1] is not None}
+        countries = {g[0] for g in chosen if g[1] is None}
         parts = []
         if pairs:
             parts.append(tuple_(country, admin1).in_(sorted(pairs)))
