@@ -250,12 +250,16 @@ def test_a_bad_bundle_leaves_the_database_unchanged(db_url: str, tmp_path: Path)
     risk = _record(_bundle(db_url), RISK) | {"likelihood": "enormous", "version": 9}
     bundle["objects"].append(risk)
     bundle["objects"].append({"type": "course-of-action", "id": "not-an-id"})
+    undated = "course-of-action--0f0f0f0f-1111-4222-8333-444444444444"
+    bundle["objects"].append({"type": "course-of-action", "spec_version": "2.1",
+                              "id": undated, "name": "no dates"})
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bundle))
     result = cli("stix", "import", str(path), "--db", db_url)
     assert result.exit_code == 2
     assert f"{path}: {risk['id']}: likelihood:" in result.stderr
     assert f"{path}: objects[9]: id: 'not-an-id'" in result.stderr
+    assert f"{path}: {undated}: created: required field is missing" in result.stderr
     assert "nothing was written" in result.output
     assert export(db_url) == before
     broken = tmp_path / "broken.json"

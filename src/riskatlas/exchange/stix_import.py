@@ -27,7 +27,14 @@ from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import Actor, Measure, Risk, Version
 from riskatlas.catalog.schemas import MeasureIn
 from riskatlas.catalog.service import DEFAULT_OWNER, Counts, save
-from riskatlas.exchange.stix_common import EXTENSION, PRODUCER, RISK_TYPE, ours, parse_timestamp
+from riskatlas.exchange.stix_common import (
+    EXTENSION,
+    PRODUCER,
+    RISK_TYPE,
+    ours,
+    parse_timestamp,
+    stix_id,
+)
 from riskatlas.exchange.stix_mapping import ID, Mapper, Obj, Tally, derived_key
 from riskatlas.parties.models import Organisation, State, User
 from riskatlas.sharing.models import SharingGroup
@@ -110,7 +117,10 @@ def _checked(path: Path, objects: list[Any]) -> tuple[list[Obj], list[str]]:
             continue
         bad = False
         for name in ("created", "modified"):
-            if name in obj:
+            if name not in obj and kind in {*RECORD_TYPES, "relationship"}:
+                problems.append(f"{path}: {sid}: {name}: required field is missing")
+                bad = True
+            elif name in obj:
                 try:
                     parse_timestamp(str(obj[name]))
                 except ValueError:
@@ -157,13 +167,14 @@ def plan_import(session: Session, matrix: Matrix, path: Path, objects: list[Any]
     for obj in by_type.get("location", []):
         m.location(obj)
     risk_keys = {o["id"]: str(o.get("key", "")).upper() for o in by_type.get(RISK_TYPE, [])}
-    known_risks = set(session.scalars(select(Risk.key)))
+    stored_ids: dict[str, str] | None = None  # a risk stored here, by its stable id
     mitigates: dict[str, list[str]] = {}
     for rel in by_type.get("relationship", []):
         target = risk_keys.get(str(rel.get("target_ref")))
-        if target is None:  # a risk stored here, named by its stable id
-            target = next((k for k in known_risks
-                           if _risk_id(k) == rel.get("target_ref")), None)
+        if target is None:
+            if stored_ids is None:
+                stored_ids = {stix_id(RISK_TYPE, k): k for k in session.scalars(select(Risk.key))}
+            target = stored_ids.get(str(rel.get("target_ref")))
         source = str(rel.get("source_ref", ""))
         if rel.get("relationship_type") == "mitigates" and target and \
                 source.startswith("course-of-action--"):
@@ -247,12 +258,6 @@ def plan_import(session: Session, matrix: Matrix, path: Path, objects: list[Any]
     if problems:
         raise StixError(problems)
     return plan
-
-
-def _risk_id(key: str) -> str:
-    from riskatlas.exchange.stix_common import stix_id
-
-    return stix_id(RISK_TYPE, key)
 
 
 def _verdict(obj: Obj, data: Obj, old: Obj, creator: str | None, version: Any) -> str:
