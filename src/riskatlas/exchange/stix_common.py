@@ -46,7 +46,7 @@ def timestamp(value: datetime) -> str:
     """A STIX timestamp with milliseconds (STIX versions compare `modified` at that precision)."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.isoformat(timespec="milliseconds") + "Z"  # (strftime: 3 times slower)
 
 
 def parse_timestamp(text: str) -> datetime:

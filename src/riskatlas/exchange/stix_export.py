@@ -179,21 +179,28 @@ def measure_object(b: _Bundle, m: Obj, head: Head) -> Obj:
 
 def link_objects(b: _Bundle, measures: list[Obj], risks: dict[str, Obj],
                  modified: dict[str, str]) -> None:
-    """`mitigates` for each link a measure claims (pending or accepted) to a visible risk."""
+    """`mitigates` for each link a measure claims (pending or accepted) to a visible risk.
+
+    A pending link says so in our extension (an accepted one is the plain claim). Written as
+    literals, from values looked up once per record: there are 60,000 of them."""
+    rank = {tlp: n for n, tlp in enumerate(TLP_LEVELS)}
+    pending = {EXTENSION: {"extension_type": "property-extension", "status": "pending"}}
     for m in measures:
+        mkey, mrank = m["key"], rank[m["tlp"]]
+        source, m_when = b.ids[f"measure:{mkey}"], modified[f"m:{mkey}"]
         for link in m["links"]:
             risk = risks.get(link["risk"])
             if risk is None or link["status"] == "rejected":
                 continue
-            tlp = max(risk["tlp"], m["tlp"], key=TLP_LEVELS.index)  # it reveals both
-            when = max(modified[f"m:{m['key']}"], modified[f"r:{risk['key']}"])
-            obj = b.common("relationship", f"{m['key']}>{risk['key']}", risk["owner"], tlp,
-                           when, when)
-            obj.update({"relationship_type": "mitigates",
-                        "source_ref": b.ids[f"measure:{m['key']}"],
-                        "target_ref": b.ids[f"risk:{risk['key']}"],
-                        "extensions": {EXTENSION: {"extension_type": "property-extension",
-                                                   "status": link["status"]}}})
+            rkey = risk["key"]
+            tlp = TLP_LEVELS[max(mrank, rank[risk["tlp"]])]  # it reveals both
+            when = max(m_when, modified[f"r:{rkey}"])
+            obj = b.common("relationship", f"{mkey}>{rkey}", risk["owner"], tlp, when, when)
+            obj["relationship_type"] = "mitigates"
+            obj["source_ref"] = source
+            obj["target_ref"] = b.ids[f"risk:{rkey}"]
+            if link["status"] == "pending":
+                obj["extensions"] = pending
             b.objects.append(obj)
 
 
