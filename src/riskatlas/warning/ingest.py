@@ -5,15 +5,18 @@ row is reported as `file:line: column: reason`, and the import stops there unles
 `skip_invalid`, in which case the bad rows are copied, in the input's own format, to a
 quarantine file beside it (PATH.quarantine.EXT, which can be fixed and imported again) and the
 rest imports. Phase two reads the file again and writes it in one transaction, in chunks of
-executemany upserts on (source, source_id): a re-import of the same file adds nothing, a changed
-row is updated, and a killed process leaves none of the file behind (nothing is committed until
-the last chunk is written).
+upserts on (source, source_id) (warning.writer): a re-import of the same file adds nothing, a
+changed row is updated, and a killed process leaves none of the file behind (nothing is
+committed until the last chunk is written).
 
 Reading twice rather than keeping the rows: a 2.5 M event file held as Python rows would need
-several GB; streaming keeps memory flat and the second pass costs one more parse. Parsed with
-the csv module rather than Polars or DuckDB: errors must name the line of each bad row (and
-quoted fields span lines), the rows are validated one by one in Python anyway, and a columnar
-reader would add a dependency for the part that is not the bottleneck (the inserts are).
+several GB; streaming keeps memory flat and the second pass costs one more parse. The exact
+reader is the csv module, row by row: errors must name the line of each bad row, and quoted
+fields span lines. An ACLED file of 4 MB or more first goes the fast way (warning.bulk): DuckDB
+reads and checks it as columns, and only if it finds nothing to report does it feed phase two;
+otherwise the exact reader reads the file as above and reports each problem. Both give the same
+rows, digests and counts (tests/warning/test_ingest.py); benchmarks/README.md, "Event ingest",
+has the figures.
 """
 
 from __future__ import annotations
