@@ -6,6 +6,7 @@ kind starts). Without a server they are skipped with the reason shown; with CI=t
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import uuid
@@ -58,6 +59,9 @@ def postgres_url() -> Iterator[str]:
         pytest.skip(f"PostgreSQL not reachable at {PG_URL} (set RISKATLAS_TEST_POSTGRES_URL)")
     upgrade(url)
     yield url
+    # Apps dropped without their shutdown keep a connection for the read generation until
+    # they are collected (generation.Generation closes it then): collect them first.
+    gc.collect()
     get_engine(url).dispose()
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

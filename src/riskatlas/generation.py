@@ -17,6 +17,7 @@ reader never sees a new number with old data.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from sqlalchemy import BigInteger, Engine, text
@@ -84,6 +85,9 @@ class Generation:
 
     def _connect(self) -> Any:
         raw = self.runtime.engine.raw_connection()
+        # Closed when this object goes (an app dropped without its shutdown, as in tests),
+        # not left to the garbage collector, which would find a driver connection still open.
+        weakref.finalize(self, raw.close)
         if self.runtime.engine.dialect.name == "postgresql":
             # Each read its own statement outside any transaction: an open one would sit
             # "idle in transaction" on the server between requests.

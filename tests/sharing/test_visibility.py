@@ -8,8 +8,9 @@ against one risk, one measure and one event (a field report) per marking, and co
 comes back with the expected table in world.py. It also checks that no response body carries
 the text of a record the principal may not see.
 The STIX export (/api/v1/export?format=stix) is walked like the other exports: its risks,
-measures and links name visible records only, and it carries no marking of a hidden one.
-TAXII and reports must be added here when they exist.
+measures and links name visible records only, and it carries no marking of a hidden one. So are
+the TAXII collections (/taxii2/), paged through in small pages, and each record's object by id
+(404 when hidden). Reports (briefing packs) must be added here when they exist.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from riskatlas.config import Settings
-from riskatlas.exchange.stix_common import EXTENSION, TLP2_EXTENSION
+from riskatlas.exchange.collections import ALERTS, CATALOG
+from riskatlas.exchange.stix_common import EXTENSION, TLP2_EXTENSION, stix_id
 from riskatlas.runtime import Runtime
 from riskatlas.web.app import create_app
 from tests.sharing import world as w
@@ -108,23 +110,49 @@ class Walk:
             self._nested("measures", record)
         self._stix()
 
-    def _stix(self) -> None:
-        objects = self.get("/api/v1/export?format=stix").json()["objects"]
+    def _stix(self, objects: list[dict[str, Any]] | None = None, door: str = "stix") -> None:
+        if objects is None:
+            objects = self.get("/api/v1/export?format=stix").json()["objects"]
         risks = {o["id"]: o["key"] for o in objects if o["type"] == "x-riskatlas-risk"}
         measures = {o["id"]: o["extensions"][EXTENSION]["key"] for o in objects
                     if o["type"] == "course-of-action"}
-        self.expect("stix risks", self.keys([{"key": k} for k in risks.values()], "risks"),
+        self.expect(f"{door} risks", self.keys([{"key": k} for k in risks.values()], "risks"),
                     self.visible)
-        self.expect("stix measures", self.keys([{"key": k} for k in measures.values()],
-                                               "measures"), self.visible)
+        self.expect(f"{door} measures", self.keys([{"key": k} for k in measures.values()],
+                                                  "measures"), self.visible)
         for o in objects:
             if o["type"] == "relationship":
                 ends = {o["source_ref"], o["target_ref"]}
-                self.expect(f"stix link {o['id']} names visible records", ends <=
+                self.expect(f"{door} link {o['id']} names visible records", ends <=
                             set(risks) | set(measures), True)
         tlps = {o["extensions"][TLP2_EXTENSION]["tlp_2_0"] for o in objects
                 if o["type"] == "marking-definition"}
-        self.expect("stix markings", tlps, {w.RECORDS[s][0] for s in self.visible})
+        self.expect(f"{door} markings", tlps, {w.RECORDS[s][0] for s in self.visible})
+
+    def taxii(self) -> None:
+        root = "/taxii2/riskatlas/collections/"
+        listed = self.get(root)
+        self.expect("taxii collections", listed.status_code, 200)
+        for collection in (CATALOG, ALERTS):
+            objects: list[dict[str, Any]] = []
+            url = f"{root}{collection.id}/objects/?limit=7"
+            while True:
+                page = self.get(url).json()
+                objects += page.get("objects", [])
+                if not page["more"]:
+                    break
+                url = f"{root}{collection.id}/objects/?limit=7&next={page['next']}"
+            if collection is CATALOG:
+                self._stix(objects, "taxii")
+            else:
+                self.expect("taxii alerts carry no record", {o["type"] for o in objects}
+                            & {"x-riskatlas-risk", "course-of-action"}, set())
+        for suffix in w.RECORDS:
+            for kind, key in (("x-riskatlas-risk", w.risk_key(suffix)),
+                              ("course-of-action", w.measure_key(suffix))):
+                url = f"{root}{CATALOG.id}/objects/{stix_id(kind, key)}/"
+                self.expect(f"taxii {url}", self.get(url).status_code,
+                            200 if suffix in self.visible else 404)
 
     def events(self, world: w.World) -> None:
         for query in ("", "&country=KAZ", "&source=report", "&since=2024-01-01"):
@@ -163,6 +191,7 @@ def test_every_door_shows_exactly_what_the_policy_allows(setup: tuple[str, w.Wor
         walk.lists()
         walk.details()
         walk.exports()
+        walk.taxii()
         walk.pages()
         walk.events(world)
         problems += [f"{name}: {p}" for p in walk.problems]

@@ -32,7 +32,6 @@ ROOT = "riskatlas"  # the one API root: /taxii2/riskatlas/
 router = APIRouter(prefix="/taxii2", tags=["taxii"], include_in_schema=False)
 CollectionId = Annotated[str, Path(max_length=64)]
 ObjectId = Annotated[str, Path(max_length=128)]
-STORE = taxii.Store()
 ACCEPTED = ("application/taxii+json", "application/json", "*/*", "application/*")
 
 
@@ -68,7 +67,8 @@ async def _entries(request: Request, runtime: RuntimeDep, scope: ScopeDep,
                    principal: CurrentPrincipal, c: taxii.Collection) -> list[taxii.Entry]:
     """The collection as this reader sees it now, kept for the same reader and data."""
     state = await run_db(runtime, _state, runtime, c)
-    return await run_db(runtime, STORE.get, (c.key, principal, state),
+    store: taxii.Store = request.app.state.taxii_store  # per app: its settings are the same
+    return await run_db(runtime, store.get, (c.key, principal, state),
                         lambda: _load(runtime, scope, c))
 
 
@@ -225,5 +225,6 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, taxii.TaxiiError)
         return answer(exc.resource(), status=exc.status)
 
+    app.state.taxii_store = taxii.Store()
     app.add_exception_handler(taxii.TaxiiError, refused)
     app.include_router(router)
