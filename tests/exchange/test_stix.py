@@ -280,3 +280,34 @@ def test_tlp_1_markings_map_to_tlp_2(level: str) -> None:
     assert tlp_of_definition(marking | {"id": OPENCTI_STRICT}) == {"white": "clear"}.get(
         level, level)  # the definition, not the id, when the id is not a known one
     assert EXTENSION not in json.dumps(marking)
+
+
+def test_alerts_are_notes_on_the_risks_they_point_at(db_url: str) -> None:
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from riskatlas.parties.models import Organisation
+    from riskatlas.warning.models import Alert
+
+    _init(db_url)
+    with Runtime(Settings(database_url=db_url)).transaction() as session:
+        accounts.add_user(session, "sau", "SAU-GOV", "viewer", "correct-horse-battery")
+        owner = session.scalar(select(Organisation.id).where(Organisation.key == "KAZ-SC"))
+        for n, tlp in enumerate(("green", "amber")):
+            session.add(Alert(
+                cell=f"ind-{n}|TJK||2024-01-06", tier=tlp, rank=n, indicator=f"ind-{n}",
+                country="TJK", admin1=None, period="week", period_start=date(2024, 1, 6),
+                period_end=date(2024, 1, 12), observed=9.0, expected=2.5, score=3.1,
+                probability=0.001, severity=3, detector="poisson",
+                risks=[RISK, "CA-NOT-HERE"], owner_org_id=owner, tlp=tlp))
+    notes = _by_type(_bundle(db_url), "note")
+    assert len(notes) == 2
+    for note in notes:
+        assert note["object_refs"] == [stix_id(RISK_TYPE, RISK)]
+        assert note["created_by_ref"] == stix_id("identity", "KAZ-SC")
+        assert note["extensions"][EXTENSION]["risks"] == [RISK]  # only risks one may see
+        result = stix2validator.validate_instance(note, OPTIONS)
+        assert result.errors == [], [str(e) for e in result.errors]
+    seen = _by_type(_bundle(db_url, "--as", "sau"), "note")  # a partner: the GREEN one only
+    assert [n["object_marking_refs"] for n in seen] == [[TLP2_IDS["green"]]]

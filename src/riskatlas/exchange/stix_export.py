@@ -248,7 +248,8 @@ def alert_objects(b: _Bundle, session: Session, scope: Scope, risks: dict[str, O
         modified = max(created, timestamp(alert.updated_at))
         obj = b.common("note", f"{alert.cell}|{alert.tier}", owner, alert.tlp, created,
                        modified)
-        refs = [stix_id(RISK_TYPE, k) for k in alert.risks if k in risks]
+        shown = [k for k in alert.risks if k in risks]  # a hidden risk is not even named
+        refs = [b.ids[f"risk:{k}"] for k in shown]
         if not refs:
             b.states.add(alert.country)
             refs = [stix_id("location", alert.country)]
@@ -268,7 +269,7 @@ def alert_objects(b: _Bundle, session: Session, scope: Scope, risks: dict[str, O
                 "period_end": alert.period_end.isoformat(), "observed": alert.observed,
                 "expected": alert.expected, "score": alert.score,
                 "probability": alert.probability, "severity": alert.severity,
-                "detector": alert.detector, "risks": list(alert.risks),
+                "detector": alert.detector, "risks": shown,
                 "status": alert.status})}})
         b.objects.append(obj)
 
