@@ -245,15 +245,18 @@ def run(session: Session, scope: Scope, indicators: list[Indicator], since: date
     if changed:
         key = changes.mark_key(indicators, owner_key)
         seen = changes.newest(session)
-        old = changes.read_mark(session, key) or changes.Watermark(0, None)
-        plan = changes.plan(session, scope.events, indicators,
-                            changes.changed_clause(session, old, seen), until)
+        old = changes.read_mark(session, key)
         changes.write_mark(session, key, seen)
-        if plan.empty:
-            result = RunResult((until, until), cells=0)
-            _audit(session, who, indicators, result)
-            return result
-        since = min(plan.since.values())
+        if old is None:  # every event is new: the whole history, read once
+            since = first_day(session, scope, until) or until
+        else:
+            plan = changes.plan(session, scope.events, indicators,
+                                changes.changed_clause(session, old, seen), until)
+            if plan.empty:
+                result = RunResult((until, until), cells=0)
+                _audit(session, who, indicators, result)
+                return result
+            since = min(plan.since.values())
     found = evaluate(session, scope, indicators, tiers, since, until, plan)
     return _store(session, indicators, found, since, until, who, plan)
 
