@@ -333,7 +333,7 @@ def _store(session: Session, indicators: list[Indicator], found: list[tuple[Audi
 
 def _audit(session: Session, who: Who, indicators: list[Indicator], result: RunResult) -> None:
     append_many(session, who, [{"action": "alerts.run", "entity": "alert",
-                                "key": ",".join(sorted(i.key for i in indicators))[:200],
+                                "key": ",".join(sorted(i.key for i in indicators))[:64],
                                 "detail": result.summary()}])
 
 
