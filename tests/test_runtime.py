@@ -13,13 +13,13 @@ from riskatlas.runtime import Runtime
 
 @pytest.mark.parametrize(("url", "inline"), [
     ("sqlite:///some.db", True),
-    ("postgresql+psycopg://postgres@127.0.0.1:5432/x", True),
-    ("postgresql+psycopg://postgres@localhost/x", True),
-    ("postgresql+psycopg://postgres@/x?host=/var/run/postgresql", True),
+    ("postgresql+psycopg://postgres@127.0.0.1:5432/x", False),
+    ("postgresql+psycopg://postgres@localhost/x", False),
+    ("postgresql+psycopg://postgres@/x?host=/var/run/postgresql", False),
     ("postgresql+psycopg://postgres@db.ministry.example:5432/x", False),
     ("postgresql+psycopg://postgres@10.0.0.7/x", False),
 ])
-def test_short_reads_run_inline_only_where_the_database_answers_at_once(url: str,
+def test_short_reads_run_inline_on_sqlite_unless_the_setting_says(url: str,
                                                                        inline: bool) -> None:
     assert Runtime(Settings(database_url=url)).inline_reads is inline
     for forced in (True, False):

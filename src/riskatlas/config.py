@@ -49,9 +49,8 @@ class Settings(BaseSettings):
     )
     inline_reads: bool | None = Field(
         None, description="Run short database reads (a page, a record) on the server's event "
-        "loop rather than in its thread pool: faster when the database answers in well under "
-        "a millisecond (default: on for SQLite and for PostgreSQL on this host, off for a "
-        "remote PostgreSQL server)."
+        "loop rather than in its thread pool (default: on for SQLite, off for PostgreSQL, "
+        "whose waits would hold up the other requests; see docs/api.md)."
     )
     max_body_bytes: int = Field(
         2 << 20, ge=1, description="Largest request body accepted, in bytes; larger ones get "

@@ -30,16 +30,14 @@ class Runtime:
     @cached_property
     def inline_reads(self) -> bool:
         """Whether short reads run on the server's event loop (see web.deps.run_db): the
-        setting, or else when the database is a library (SQLite) or a server on this host
-        (a loopback or Unix-socket round trip is ~0.1 ms, far less than the thread pool's
-        hand-off; a remote server's network wait would hold up the loop)."""
+        setting, or else only for SQLite, a library call that never waits on a network. On
+        PostgreSQL, even on this host, inline reads cost less CPU in process (5.6 -> 5.2 ms a
+        request) but under load they held up each worker's loop: 59 req/s and think-time p99
+        459/648/318 ms against 73 req/s and 256/229/147 ms in the thread pool (api_load.py,
+        same machine, same hour; benchmarks/README.md)."""
         if self.settings.inline_reads is not None:
             return self.settings.inline_reads
-        url = self.engine.url
-        if url.get_backend_name() == "sqlite":
-            return True
-        host = url.host or str(url.query.get("host", ""))
-        return host in {"", "localhost", "127.0.0.1", "::1"} or host.startswith("/")
+        return self.engine.url.get_backend_name() == "sqlite"
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
