@@ -42,3 +42,6 @@ def test_the_kept_generation_connection_sees_each_commit(db_url: str) -> None:
                 "AND pid <> pg_backend_pid()")).scalars().all()
         assert "idle in transaction" not in states and "idle" in states
     generation.close()
+    with runtime.engine.connect() as conn:  # the pool never hands out an autocommit connection
+        if runtime.engine.dialect.name == "postgresql":
+            assert conn.connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]

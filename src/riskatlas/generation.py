@@ -90,7 +90,10 @@ class Generation:
         weakref.finalize(self, raw.close)
         if self.runtime.engine.dialect.name == "postgresql":
             # Each read its own statement outside any transaction: an open one would sit
-            # "idle in transaction" on the server between requests.
+            # "idle in transaction" on the server between requests. Detached from the pool
+            # first, so that no transaction elsewhere ever gets this autocommit connection
+            # (closing it then closes it rather than giving it back).
+            raw.detach()
             raw.rollback()
             raw.dbapi_connection.autocommit = True  # type: ignore[union-attr]
         return raw
