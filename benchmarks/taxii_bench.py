@@ -47,15 +47,6 @@ PAGE = 1000
 MEDALLION = "medallion==3.0.0"
 
 
-class Bearer(requests.auth.AuthBase):
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers["Authorization"] = f"Bearer {self.token}"
-        return r
-
-
 def read_all(url: str, auth: Any) -> tuple[float, int, int]:
     """(seconds, objects, pages) of reading the whole collection at `url` with the client."""
     from taxii2client.v21 import Collection, as_pages
@@ -201,6 +192,7 @@ def main() -> None:
 
     from riskatlas.config import Settings
     from riskatlas.exchange.collections import CATALOG
+    from riskatlas.exchange.peers import Bearer
     from riskatlas.parties import accounts
     from riskatlas.runtime import Runtime
 

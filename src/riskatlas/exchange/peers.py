@@ -39,7 +39,9 @@ class PeerError(ValueError):
     """A peer that cannot be added, found or read (the message says why)."""
 
 
-class _Bearer(requests.auth.AuthBase):
+class Bearer(requests.auth.AuthBase):
+    """requests' auth for an API token (taxii2-client takes any requests auth)."""
+
     def __init__(self, token: str) -> None:
         self.token = token
 
@@ -90,7 +92,7 @@ def _peer(session: Session, name: str) -> Peer:
 
 def _roots(peer: Peer) -> list[ApiRoot]:
     auth: dict[str, Any] = ({"user": peer.username, "password": peer.token} if peer.username
-                            else {"auth": _Bearer(peer.token or "")})
+                            else {"auth": Bearer(peer.token or "")})
     if urlparse(peer.url).path.rstrip("/").endswith("/taxii2") or not urlparse(
             peer.url).path.strip("/"):
         return list(Server(peer.url, **auth).api_roots)
