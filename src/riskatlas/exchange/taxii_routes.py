@@ -210,7 +210,10 @@ async def status(api_root: str, status_id: Annotated[str, Path(max_length=64)],
 
 
 def _status(runtime: Any, status_id: str, username: str | None) -> dict[str, Any] | None:
-    """A status is kept in the audit trail with the add it reports; its poster reads it."""
+    """A status is kept in the audit trail with the add it reports; its poster reads it
+    (nobody unsigned: `actor == None` would match entries of no one)."""
+    if username is None:
+        return None
     with runtime.sessions() as session:
         entry = session.scalar(select(AuditEntry).where(
             AuditEntry.entity == "taxii-status", AuditEntry.key == status_id,
