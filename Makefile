@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install browser run test test-fast lint bench clean
+.PHONY: install system browser run test test-fast lint bench clean
 # Playwright drives Debian's chromium (/usr/bin/chromium): it must never download a browser.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
@@ -18,25 +18,31 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian's chromium for the browser tests (tests/web/browser), installed by `make test` (or
-# `make browser`) when missing and we are root or may sudo; otherwise those tests skip with the
-# reason shown (and fail with CI=true).
-browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+# Debian's packages the product and its tests use, installed by `make run` / `make test` (or
+# `make system`) when one is missing and we are root or may sudo; otherwise what needs them
+# skips with the reason shown (and fails with CI=true): chromium for the browser tests
+# (tests/web/browser), Pango for WeasyPrint's PDF briefing packs, DejaVu fonts (Latin and
+# Cyrillic), poppler-utils (pdftotext, pdftoppm) for the tests that read the PDFs.
+SYSTEM_PACKAGES := chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
+system:
+	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftotext >/dev/null \
+	    || ! ldconfig -p | grep -q libpangoft2-1.0; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; \
 	  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO=sudo; \
-	  else echo "chromium missing and no root: the browser tests will be skipped"; exit 0; fi; \
+	  else echo "system packages missing and no root: what needs them will be skipped"; exit 0; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install \
-	    -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null \
-	    || echo "could not install chromium: the browser tests will be skipped"; \
+	    -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null \
+	    || echo "could not install $(SYSTEM_PACKAGES): what needs them will be skipped"; \
 	fi
 
+browser: system
+
 # Public mode lets a browser without an account read the TLP:CLEAR default catalog.
-run: install
+run: install system
 	$(BIN)/riskatlas init
 	RISKATLAS_PUBLIC_MODE=$${RISKATLAS_PUBLIC_MODE:-true} $(BIN)/riskatlas serve
 
-test: install browser
+test: install system
 	$(BIN)/python -m pytest -q
 
 lint: install

@@ -18,12 +18,13 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "riskatlas"
 
 BASE = 0
-# bottom to top: 1 .. 7
-DOMAINS = ("audit", "parties", "sharing", "search", "catalog", "warning", "exchange")
-SCHEMA = 8  # riskatlas.models and the migrations: above every domain, Alembic sees them all
-KITS = 9  # web.* (deps, cache, errors, openapi, ...) | cli_options, output
-DOORS = 10  # each domain's routes, pages, *_routes | cli, *_cli
-TOP = 11  # web.app | riskatlas.cli, docgen
+# bottom to top: 1 .. 10
+DOMAINS = ("audit", "parties", "sharing", "search", "catalog", "warning", "exchange",
+           "governance", "reports", "operations")
+SCHEMA = 11  # riskatlas.models and the migrations: above every domain, Alembic sees them all
+KITS = 12  # web.* (deps, cache, errors, openapi, ...) | cli_options, output
+DOORS = 13  # each domain's routes, pages, *_routes | cli, *_cli
+TOP = 14  # web.app | riskatlas.cli, docgen
 BASE_MODULES = {"riskatlas", "riskatlas.config", "riskatlas.db", "riskatlas.migrate",
                 "riskatlas.runtime", "riskatlas.generation", "riskatlas.idlist"}
 CLI_KIT = {"riskatlas.cli_options", "riskatlas.output"}

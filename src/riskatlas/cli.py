@@ -19,8 +19,11 @@ from riskatlas.cli_options import Commands, Db, Fmt, err, fail, report, runtime
 from riskatlas.exchange.peers_cli import peers_app
 from riskatlas.exchange.peers_cli import sync as sync_command
 from riskatlas.exchange.stix_cli import stix_app
+from riskatlas.governance.cli import meetings_app, proposals_app
+from riskatlas.operations import cli as operations_cli
 from riskatlas.output import Format, emit
 from riskatlas.parties.cli import orgs_app, states_app, tokens_app, users_app
+from riskatlas.reports import cli as reports_cli
 from riskatlas.sharing.cli import groups_app
 from riskatlas.warning.alerts_cli import alerts_app, warning_app
 from riskatlas.warning.cli import events_app
@@ -46,6 +49,10 @@ app.add_typer(warning_app, name="warning")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(stix_app, name="stix")
 app.add_typer(peers_app, name="peers")
+app.add_typer(proposals_app, name="proposals")
+app.add_typer(meetings_app, name="meetings")
+meetings_app.command("brief")(reports_cli.brief)
+db_app.command("upgrade")(operations_cli.db_upgrade)
 app.command("sync")(sync_command)
 app.command("import")(catalog_cli.import_)
 app.command("validate")(catalog_cli.validate)
@@ -104,15 +111,6 @@ def serve(
     uvicorn.run("riskatlas.web.app:create_app", factory=True, workers=workers,
                 host=host or rt.settings.host, port=port or rt.settings.port,
                 proxy_headers=False, server_header=False)
-
-
-@db_app.command("upgrade")
-def db_upgrade(db: Db = None, revision: str = "head") -> None:
-    """Apply schema migrations up to REVISION (default: head)."""
-    from riskatlas.migrate import upgrade
-
-    upgrade(runtime(db).settings.database_url, revision)
-    err.print("Database schema is up to date.")
 
 
 @db_app.command("reindex")

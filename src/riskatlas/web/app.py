@@ -27,8 +27,12 @@ from riskatlas.catalog import routes as catalog_routes
 from riskatlas.config import Settings, get_settings
 from riskatlas.exchange import taxii_routes
 from riskatlas.generation import Generation
+from riskatlas.governance import pages as governance_pages
+from riskatlas.governance import routes as governance_routes
+from riskatlas.operations import routes as operations_routes
 from riskatlas.parties import pages as parties_pages
 from riskatlas.parties import routes as parties_routes
+from riskatlas.reports import routes as reports_routes
 from riskatlas.runtime import Runtime
 from riskatlas.sharing import pages as sharing_pages
 from riskatlas.sharing import routes as sharing_routes
@@ -77,6 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(warning_routes.router)  # /api/v1/events
     app.include_router(alert_routes.router)  # /api/v1/alerts
     taxii_routes.install(app)  # /taxii2/
+    app.include_router(operations_routes.router)  # /healthz, /readyz, /metrics
+    app.include_router(governance_routes.router)  # /api/v1/proposals, /api/v1/meetings
+    app.include_router(reports_routes.router)  # briefing packs
+    app.include_router(governance_pages.router)  # /proposals, /meetings
     app.include_router(measure_pages.router)  # before catalog_pages: /measures/board
     app.include_router(country_pages.router)
     app.include_router(catalog_pages.router)

@@ -1,0 +1,1 @@
+"""Operations: backup and restore, health and readiness, metrics and logs."""

@@ -1,0 +1,1 @@
+"""Reports: briefing packs for meetings (HTML and PDF), their charts and heat map."""
