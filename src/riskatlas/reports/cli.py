@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from riskatlas.cli_options import fail
+from riskatlas.cli_options import Db, fail, runtime
 
 
-def brief() -> None:
+def brief(db: Db = None) -> None:
     """Write a meeting's briefing pack (being built: issue 13)."""
+    with runtime(db).engine.connect():  # a database that cannot be used is a clear error
+        pass
     fail("briefing packs are not built yet")
