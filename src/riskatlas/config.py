@@ -60,6 +60,10 @@ class Settings(BaseSettings):
         "", description="Comma-separated addresses or networks (CIDR) of reverse proxies whose "
         "X-Forwarded-For and X-Forwarded-Proto are believed; empty: none."
     )
+    backup_dir: str | None = Field(
+        None, description="Folder for the backup `riskatlas db upgrade` takes first (default: "
+        "`backups` beside the SQLite file; for PostgreSQL, in the current directory)."
+    )
 
     @field_validator("trusted_proxies")
     @classmethod
