@@ -281,7 +281,7 @@ def _refuse_non_empty(url: str) -> None:
         target.dispose()
     if tables:
         empty = [t for t in tables if t not in full]
-        said = [f"tables with rows: {_few(full)}"] if full else []
+        said = [f"tables with rows: {_few(full, len(full))}"] if full else []
         said += [f"empty tables: {_few(empty)}"] if empty else []
         raise BackupError(f"the target database is not empty ({'; '.join(said)}): restore "
                           "into a new, empty database")
