@@ -186,7 +186,7 @@ def _as_proposed(clause: ColumnElement[bool], model: Any) -> ColumnElement[bool]
                                "owner_org_id": Proposal.__table__.c.owner_org_id,
                                "id": null()}
 
-    def replace(element: Any) -> Any:
+    def replace(element: Any, **kw: Any) -> Any:
         if getattr(element, "table", None) is table and getattr(element, "key", None) in columns:
             return columns[element.key]
         return None
