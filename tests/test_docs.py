@@ -1,12 +1,13 @@
 """Docs are tested: every setting and every CLI command is documented, and the generated CLI
-reference is up to date (regenerate with `python -m riskatlas.docgen > docs/cli.md`)."""
+and API references are up to date (regenerate with `python -m riskatlas.docgen > docs/cli.md`
+and `python -m riskatlas.docgen api > docs/api-reference.md`). The site: test_docs_site.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from riskatlas.config import Settings
-from riskatlas.docgen import commands, render
+from riskatlas.docgen import api_reference, commands, render
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -21,6 +22,11 @@ def test_cli_reference_is_generated_from_the_code() -> None:
     assert (DOCS / "cli.md").read_text(encoding="utf-8") == render()
     text = (DOCS / "cli.md").read_text(encoding="utf-8")
     assert all(f"## riskatlas {c}\n" in text for c in commands())
+
+
+def test_api_reference_is_generated_from_the_code() -> None:
+    # Out of date after a route changed: python -m riskatlas.docgen api > docs/api-reference.md
+    assert (DOCS / "api-reference.md").read_text(encoding="utf-8") == api_reference()
 
 
 def test_readme_shows_the_two_commands() -> None:
