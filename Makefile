@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install system browser run test test-fast lint bench clean
+.PHONY: install system browser run test test-fast lint bench docs clean
 # Playwright drives Debian's chromium (/usr/bin/chromium): it must never download a browser.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
@@ -48,6 +48,11 @@ test: install system
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+
+# The documentation site into site/ (warnings are errors; it works offline): `$(BIN)/mkdocs
+# serve` previews it at http://127.0.0.1:8000.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: install
 	$(BIN)/python benchmarks/catalog_bench.py
