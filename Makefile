@@ -58,4 +58,4 @@ bench: install
 	$(BIN)/python benchmarks/catalog_bench.py
 
 clean:
-	rm -rf $(VENV) riskatlas.db riskatlas.db-wal riskatlas.db-shm
+	rm -rf $(VENV) site riskatlas.db riskatlas.db-wal riskatlas.db-shm
