@@ -47,7 +47,7 @@ def test_nginx_sends_the_forwarded_headers_the_app_believes() -> None:
     assert conf.count("proxy_set_header X-Forwarded-For $remote_addr;") == passes
     assert conf.count("proxy_set_header X-Forwarded-Proto $scheme;") == passes
     assert "ssl_certificate " in conf and "return 301 https://" in conf
-    upstream = re.search(r"upstream riskatlas \{[^}]*server (127\.0\.0\.1):(\d+);", conf)
+    upstream = re.search(r"upstream riskatlas \{[^}]*?\n\s*server (127\.0\.0\.1):(\d+);", conf)
     assert upstream is not None
     env = _environment()
     assert (env["RISKATLAS_HOST"], env["RISKATLAS_PORT"]) == upstream.groups()
