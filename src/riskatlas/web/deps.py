@@ -271,6 +271,13 @@ class Principals:
         return principal
 
 
+def found_principal(scope: Any) -> Principal | None:
+    """Who Principals.of found the request to be, if it was asked (for the access log only:
+    no check reads this)."""
+    memo = scope.get(_MEMO)
+    return memo.principal if isinstance(memo, _Resolved) else None
+
+
 async def get_principal(request: Request) -> Principal:
     """The caller: an API token (Authorization: Bearer), a browser session cookie, or nobody."""
     principals: Principals = request.app.state.principals
