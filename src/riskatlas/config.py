@@ -65,6 +65,18 @@ class Settings(BaseSettings):
         "`backups` beside the SQLite file; for PostgreSQL, in the current directory)."
     )
 
+    log_format: Literal["json", "console"] = Field(
+        "json", description="Server log lines: `json` (one JSON object a line) or `console` "
+        "(readable, for a terminal); see docs/operations.md."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Lowest level of the server's log lines."
+    )
+    metrics_public: bool = Field(
+        False, description="Let anyone read /metrics (default: an administrator's session or "
+        "API token only)."
+    )
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_are_addresses(cls, value: str) -> str:
