@@ -103,6 +103,8 @@ def serve(
 
     import uvicorn
 
+    from riskatlas.operations.logs import configure as configure_logs
+
     if db:
         os.environ["RISKATLAS_DATABASE_URL"] = db
     rt = runtime(db)
@@ -110,9 +112,12 @@ def serve(
         pass
     # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 before the app
     # sees the request; the app believes it from RISKATLAS_TRUSTED_PROXIES only (web.security).
+    # Logging is the app's (operations.logs, JSON by default): uvicorn configures none and
+    # writes no access lines of its own (the app writes one per request, with its request id).
+    configure_logs(rt.settings.log_format, rt.settings.log_level)
     uvicorn.run("riskatlas.web.app:create_app", factory=True, workers=workers,
                 host=host or rt.settings.host, port=port or rt.settings.port,
-                proxy_headers=False, server_header=False)
+                proxy_headers=False, server_header=False, log_config=None, access_log=False)
 
 
 @db_app.command("reindex")
