@@ -29,6 +29,7 @@ from riskatlas.exchange import taxii_routes
 from riskatlas.generation import Generation
 from riskatlas.governance import pages as governance_pages
 from riskatlas.governance import routes as governance_routes
+from riskatlas.operations import logs
 from riskatlas.operations import routes as operations_routes
 from riskatlas.parties import pages as parties_pages
 from riskatlas.parties import routes as parties_routes
@@ -38,7 +39,7 @@ from riskatlas.sharing import pages as sharing_pages
 from riskatlas.sharing import routes as sharing_routes
 from riskatlas.warning import alert_routes
 from riskatlas.warning import routes as warning_routes
-from riskatlas.web import docs, errors, openapi, security
+from riskatlas.web import docs, errors, observe, openapi, security
 from riskatlas.web.cache import CachedReads, ReadCache
 from riskatlas.web.deps import Principals
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Risk Atlas", version=__version__, openapi_url="/api/openapi.json",
                   docs_url=None, redoc_url=None, lifespan=_lifespan)  # docs: web.docs
     app.state.runtime = runtime = Runtime(settings or get_settings())
+    logs.configure(runtime.settings.log_format, runtime.settings.log_level)
     app.state.read_cache = ReadCache(runtime.settings.read_cache_mb << 20)
     # Reused caller-independent parts of risk answers (catalog.records.Pieces): about 3 KB a
     # risk, so the same setting bounds them; 0 turns every kind of answer reuse off.
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.principals = Principals(runtime, Generation(runtime))
     app.add_middleware(CachedReads)
     errors.install(app, runtime.settings.max_body_bytes)  # after: its checks run first
+    observe.install(app)  # request id, access log, request metrics; inside the proxy headers
     security.install(app, runtime.settings)  # outermost: every answer gets the headers
     app.include_router(parties_routes.router)
     app.include_router(sharing_routes.router)
