@@ -41,6 +41,9 @@ ALLOWED = {
     "/api/v1/organisations": "the directory of organisations, for signed-in users",
     "/api/v1/groups": "sharing groups (names and members), for administrators",
     "/api/v1/groups/{key}": "one sharing group, for administrators",
+    "/healthz": "process health check: reads nothing, needs no principal",
+    "/readyz": "readiness check: the schema revision only, needs no principal",
+    "/metrics": "aggregate counts (no record content), for administrators",
 }
 
 
