@@ -1,13 +1,14 @@
 """Docs are tested: every setting and every CLI command is documented, and the generated CLI
 and API references are up to date (regenerate with `python -m riskatlas.docgen > docs/cli.md`
-and `python -m riskatlas.docgen api > docs/api-reference.md`). The site: test_docs_site.py."""
+and `python -m riskatlas.web.app > docs/api-reference.md`). The site: test_docs_site.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from riskatlas.config import Settings
-from riskatlas.docgen import api_reference, commands, render
+from riskatlas.docgen import commands, render
+from riskatlas.web.app import api_reference
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -25,7 +26,7 @@ def test_cli_reference_is_generated_from_the_code() -> None:
 
 
 def test_api_reference_is_generated_from_the_code() -> None:
-    # Out of date after a route changed: python -m riskatlas.docgen api > docs/api-reference.md
+    # Out of date after a route changed: python -m riskatlas.web.app > docs/api-reference.md
     assert (DOCS / "api-reference.md").read_text(encoding="utf-8") == api_reference()
 
 

@@ -39,7 +39,7 @@ from riskatlas.sharing import pages as sharing_pages
 from riskatlas.sharing import routes as sharing_routes
 from riskatlas.warning import alert_routes
 from riskatlas.warning import routes as warning_routes
-from riskatlas.web import docs, errors, observe, openapi, security
+from riskatlas.web import apiref, docs, errors, observe, openapi, security
 from riskatlas.web.cache import CachedReads, ReadCache
 from riskatlas.web.deps import Principals
 
@@ -97,3 +97,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app
+
+
+def api_reference() -> str:
+    """docs/api-reference.md: the OpenAPI description of the app built with the default
+    settings (an in-memory database, never opened: the description does not depend on data)."""
+    return apiref.render_api(
+        create_app(Settings.model_construct(database_url="sqlite://")).openapi())
+
+
+if __name__ == "__main__":  # python -m riskatlas.web.app > docs/api-reference.md
+    print(api_reference(), end="")
