@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from starlette.routing import Match
 
 from riskatlas.operations import logs, metrics
@@ -28,12 +29,22 @@ def route_of(scope: dict[str, Any]) -> str:
     """The route template that answered (or would answer) the request: a bounded label."""
     route = scope.get("route")
     if route is None:  # answered before routing (the answer cache, a refused body)
-        for candidate in scope["app"].router.routes:
+        for candidate in _flat_routes(scope["app"]):
             match, _ = candidate.matches(dict(scope))
             if match is Match.FULL:
                 route = candidate
                 break
     return getattr(route, "path", None) or UNMATCHED
+
+
+def _flat_routes(app: Any) -> list[Any]:
+    """The app's routes, included routers flattened (FastAPI's walk), kept on the app."""
+    flat = getattr(app.state, "flat_routes", None)
+    if flat is None:
+        flat = [getattr(c, "original_route", None) or c.route
+                for c in iter_route_contexts(app.routes)]
+        app.state.flat_routes = flat
+    return flat
 
 
 class Observe:
