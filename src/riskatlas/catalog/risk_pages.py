@@ -27,9 +27,10 @@ from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import Measure
 from riskatlas.catalog.pages import matrix_of, page_context, url
 from riskatlas.catalog.schemas import DOMAINS, Horizon, Trend
+from riskatlas.governance import proposals as governance
 from riskatlas.parties.service import list_states
 from riskatlas.runtime import Runtime
-from riskatlas.sharing.policy import TLP_LEVELS, Principal, Scope
+from riskatlas.sharing.policy import MEMBER_ROLES, TLP_LEVELS, Principal, Scope
 from riskatlas.web import i18n
 from riskatlas.web.deps import (
     CurrentPrincipal,
@@ -498,8 +499,25 @@ def risk_page(request: Request, session: Session, runtime: Runtime, scope: Scope
         "rule_key": runtime.settings.aggregation,
         "history": history_with_diffs(queries.history(session, "risk", risk["key"], scope)),
         "may_edit": may_edit(principal, risk), "assess": form, "labels": FIELD_LABELS,
+        **governance_context(session, scope, principal, risk),
         **page_context(request, matrix),
     }, status_code=status, lang=lang)
+
+
+def governance_context(session: Session, scope: Scope, principal: Principal,
+                       risk: dict[str, Any]) -> dict[str, Any]:
+    """The reservations recorded next to the risk's versions (the current one's apart), the
+    open proposals about it (governance.pages shows them in full) and whether the reader may
+    propose a change (as governance.proposals decides: member and regional editors)."""
+    reservations = governance.reservations_of(session, scope, "risks", risk["key"])
+    return {"reservations": [r for r in reservations if r["version"] == risk["version"]],
+            "earlier_reservations": [r for r in reservations
+                                     if r["version"] != risk["version"]],
+            "open_proposals": [p for p in governance.list_proposals(session, scope,
+                                                                    status="open")
+                               if p["entity"] == "risks" and p["key"] == risk["key"]],
+            "may_propose": principal.can_write and principal.org_id is not None
+            and principal.standing in MEMBER_ROLES}
 
 
 @router.get("/risks/{key}", response_class=HTMLResponse)
