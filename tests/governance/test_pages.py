@@ -9,9 +9,9 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_file
 
+from riskatlas.config import Settings
 from riskatlas.parties import accounts
 from riskatlas.runtime import Runtime
-from riskatlas.config import Settings
 from riskatlas.web import i18n
 from tests.catalog.trust import PASSWORD, RISK, Node
 from tests.web.pages.catalog_kit import (  # noqa: F401 - cheap_hashing: a fixture
