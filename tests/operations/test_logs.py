@@ -82,6 +82,10 @@ def test_no_secret_in_any_log_line(db_url: str, capsys: pytest.CaptureFixture[st
     assert sum(line["event"] == "request" for line in lines) >= 8
     assert any(line.get("user") == "logan" for line in lines)  # the principal is named
     assert any(line["event"] == "oops" for line in lines)
+    # Application events: the audit trail's appends, with the request's id.
+    appends = [line for line in lines if line["event"] == "audit.append"]
+    assert any("login.success" in str(line["actions"]) and line.get("request_id")
+               and line["actor"] == "logan" for line in appends)
     for secret in (PASSWORD, NEW_PASSWORD, token, token[3:], cookie, csrf, login_csrf,
                    base64.b64encode(f"logan:{token}".encode()).decode(),
                    base64.b64encode(f"logan:{NEW_PASSWORD}".encode()).decode()):

@@ -7,6 +7,7 @@ any row breaks every hash after it; the head row (last seq and hash) also catche
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from riskatlas.db import utcnow
 GENESIS = "0" * 64
 CHUNK = 1000
 _LOG = cast(Table, AuditEntry.__table__)
+log = logging.getLogger("riskatlas.audit")  # operations.logs renders it (JSON) in the server
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,13 @@ def append_many(session: Session, who: Who, entries: list[dict[str, Any]]) -> No
     for i in range(0, len(rows), CHUNK):  # the table, not the entity: no ORM bulk overhead
         session.execute(insert(_LOG), rows[i : i + CHUNK])
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    if log.isEnabledFor(logging.INFO):  # one line per append, in the writer's transaction
+        actions: dict[str, int] = {}
+        for entry in entries:
+            actions[entry["action"]] = actions.get(entry["action"], 0) + 1
+        log.info("audit.append", extra={"actor": who.actor, "org": who.org,
+                                        "seq": [seq - len(entries) + 1, seq],
+                                        "actions": actions})
 
 
 def append(

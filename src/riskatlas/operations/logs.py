@@ -84,7 +84,9 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg,unused-ignore]
 
 
 def _chain() -> list[Processor]:
-    return [structlog.contextvars.merge_contextvars, structlog.stdlib.add_logger_name,
+    # ExtraAdder: a standard-library record's `extra={...}` fields become the line's fields.
+    return [structlog.contextvars.merge_contextvars, structlog.stdlib.ExtraAdder(),
+            structlog.stdlib.add_logger_name,
             structlog.stdlib.add_log_level, structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info, redact]
 
