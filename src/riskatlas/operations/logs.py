@@ -56,6 +56,7 @@ def _clean(value: Any, depth: int = 0) -> Any:
 
 def redact(_logger: Any, _method: str, event: EventDict) -> EventDict:
     """structlog processor: secret-named keys blanked, secret-looking values scrubbed."""
+    event.pop("color_message", None)  # uvicorn's terminal-coloured copy of the message
     for key in list(event):
         if SECRET_KEY.search(key):
             event[key] = REDACTED
