@@ -12,7 +12,7 @@ import pytest
 from ..conftest import audit_verified
 from ..exchange.live import serve
 from ..helpers import cli
-from .writers import Databases, Writers, rows, writer_token, written_keys
+from .writers import Databases, Writers, databases, rows, writer_token, written_keys
 
 
 def test_backup_while_20_clients_write(db_url: str, tmp_path: Path, fresh: Databases) -> None:
@@ -87,7 +87,6 @@ def test_archive_round_trip(db_url: str, tmp_path: Path, fresh: Databases, name:
 def test_restore_refuses_another_engine(db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "backup"
     assert cli("backup", str(folder), "--db", db_url).exit_code == 0
-    other = ("sqlite:///" + str(tmp_path / "x.db") if not db_url.startswith("sqlite")
-             else "postgresql+psycopg://postgres@127.0.0.1:5432/none")
-    refused = cli("restore", str(folder), "--db", other)
-    assert refused.exit_code == 1 and "can only be restored into" in refused.output
+    for other in databases("postgresql" if db_url.startswith("sqlite") else "sqlite", tmp_path):
+        refused = cli("restore", str(folder), "--db", other.new())
+        assert refused.exit_code == 1 and "can only be restored into" in refused.output

@@ -39,7 +39,7 @@ from riskatlas.audit.service import verify
 from riskatlas.config import Settings
 from riskatlas.db import make_engine
 from riskatlas.operations import pgtools
-from riskatlas.operations.pgtools import BackupError
+from riskatlas.operations.pgtools import BackupError, DatabaseUnusable
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -48,7 +48,8 @@ POSTGRES_FILE = "riskatlas.dump"
 ARCHIVES = (".tar", ".tar.gz", ".tgz")
 Say = Callable[[str], None]
 
-__all__ = ["BackupError", "Restored", "backup", "restore", "read_backup", "upgrade_backup_path"]
+__all__ = ["BackupError", "DatabaseUnusable", "Restored", "backup", "read_backup", "restore",
+           "upgrade_backup_path"]
 
 
 def _quiet(_message: str) -> None:
@@ -160,7 +161,7 @@ def _clear(path: Path, force: bool) -> None:
 
 def _backup_sqlite(source: Path, target: Path, say: Say) -> dict[str, Any]:
     if not source.is_file():
-        raise BackupError(f"no SQLite database at {source}")
+        raise DatabaseUnusable(f"no SQLite database at {source}")
     say(f"Copying {source} with SQLite's online backup…")
     src = sqlite3.connect(source, timeout=30)
     dst = sqlite3.connect(target)
@@ -254,6 +255,7 @@ def _checked(folder: Path) -> dict[str, Any]:
 def restore(url: str, path: Path, *, say: Say = _quiet) -> Restored:
     """Restore the backup at `path` into the empty database at `url`, then check it."""
     engine = _engine_name(url)
+    _refuse_non_empty(url, only_open=True)  # a target that cannot be opened is said first
     with read_backup(path) as (folder, manifest):
         say(f"Checked {len(manifest['files'])} file(s) against the manifest.")
         if manifest.get("engine") != engine:
@@ -267,12 +269,17 @@ def restore(url: str, path: Path, *, say: Say = _quiet) -> Restored:
     return _check_restored(url, manifest, say)
 
 
-def _refuse_non_empty(url: str) -> None:
+def _refuse_non_empty(url: str, only_open: bool = False) -> None:
     if make_url(url).get_backend_name() == "sqlite" and not _sqlite_file(url).exists():
+        if not _sqlite_file(url).parent.is_dir():  # made by nobody but the operator
+            raise DatabaseUnusable(f"cannot create {_sqlite_file(url)}: no folder "
+                                   f"{_sqlite_file(url).parent}")
         return
     target = make_engine(url)
     try:
         with target.connect() as conn:
+            if only_open:
+                return
             quote = conn.dialect.identifier_preparer.quote
             tables = _tables(conn)
             full = [t for t in tables
@@ -294,7 +301,6 @@ def _few(names: list[str], most: int = 8) -> str:
 
 def _restore_sqlite(source: Path, target: Path, say: Say) -> None:
     say(f"Copying the backup into {target} with SQLite's backup API…")
-    target.parent.mkdir(parents=True, exist_ok=True)
     src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
     dst = sqlite3.connect(target, timeout=30)
     try:

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from riskatlas.cli_options import Db, err, fail, runtime
-from riskatlas.operations.backup import BackupError, upgrade_backup_path
+from riskatlas.operations.backup import BackupError, DatabaseUnusable, upgrade_backup_path
 from riskatlas.operations.backup import backup as take_backup
 from riskatlas.operations.backup import restore as restore_backup
 
@@ -34,7 +34,7 @@ def backup(
         with err.status("Backing up…"):
             manifest = take_backup(url, path, force=force, say=_say)
     except BackupError as exc:
-        fail(str(exc))
+        fail(str(exc), 2 if isinstance(exc, DatabaseUnusable) else 1)
     rows = sum(manifest["tables"].values())
     _say(f"Backup written to {path}: schema revision {manifest['schema_revision']}, "
          f"{len(manifest['tables'])} tables, {rows} rows, "
@@ -51,7 +51,7 @@ def restore(path: Where, db: Db = None) -> None:
         with err.status("Restoring…"):
             done = restore_backup(url, path, say=_say)
     except BackupError as exc:
-        fail(str(exc))
+        fail(str(exc), 2 if isinstance(exc, DatabaseUnusable) else 1)
     revision = done.manifest.get("schema_revision")
     _say(f"Restored {path} (taken {done.manifest.get('created_at')}, schema revision "
          f"{revision}).")

@@ -26,6 +26,10 @@ class BackupError(Exception):
     """A backup or restore that cannot be done, with the reason for the operator."""
 
 
+class DatabaseUnusable(BackupError):
+    """The database to back up or restore into cannot be opened (the CLI's exit status 2)."""
+
+
 @dataclass(frozen=True, order=True)
 class Version:
     major: int
