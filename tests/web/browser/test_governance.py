@@ -18,6 +18,7 @@ from riskatlas.config import Settings
 from riskatlas.parties import accounts, auth
 from riskatlas.runtime import Runtime
 from tests.web.browser.conftest import PASSWORD, Live
+from tests.web.browser.test_pages_a11y import violations, with_axe
 
 pytestmark = pytest.mark.browser
 
@@ -68,9 +69,10 @@ def test_member_proposes_three_endorse_one_reserves_and_the_rule_adopts(
 
     for username in ("kgz_gov_editor", "tjk_gov_editor", "uzb_gov_editor"):
         _take_position(open_as(username), proposal, "Endorse")
-    reserver = open_as("tkm_gov_editor")
+    reserver = with_axe(open_as("tkm_gov_editor"))
     _take_position(reserver, proposal, "Reserve", "Turkmenistan reserves on the wording.")
     expect(reserver.locator("#position-TKM")).to_contain_text("Reserve")
+    assert violations(reserver) == []  # an open proposal with the position form
     expect(reserver.locator("#verdict")).to_contain_text("Every member state has a position")
     assert not reserver.get_by_role("button", name="Decide by the rule").count()
 
@@ -99,3 +101,24 @@ def test_member_proposes_three_endorse_one_reserves_and_the_rule_adopts(
     reader.goto(f"/risks/{RISK}?lang=ru")
     expect(reader.locator("#reservations")).to_contain_text(f"Оговорки к версии {version}")
     assert not reader.problems, reader.problems
+
+
+def test_meeting_added_through_the_page_lists_its_agenda(open_as: Any, live: Live) -> None:
+    page = with_axe(open_as("web_admin"))
+    page.goto("/meetings")
+    page.get_by_label("Kind").select_option("ministerial")
+    page.get_by_label("Date").fill("2027-04-20")
+    page.get_by_label("Place").fill("Dushanbe")
+    page.get_by_label("Title", exact=True).fill("Ministerial on health security")
+    page.get_by_label(re.compile("^KAZ-SC")).check()
+    page.get_by_label(re.compile("^TJK-SC")).check()
+    page.get_by_role("button", name="Add meeting").click()
+    page.wait_for_url(re.compile(r"/meetings/\d+$"))
+    expect(page.locator("h1")).to_contain_text("Ministerial on health security")
+    expect(page.locator("main")).to_contain_text("Dushanbe")
+    expect(page.locator("main")).to_contain_text("TJK-SC")
+    assert violations(page) == []
+    page.goto("/meetings?lang=ru")
+    expect(page.locator("main")).to_contain_text("Ministerial on health security")
+    expect(page.locator("h1")).to_contain_text("Встречи")
+    assert not page.problems, page.problems

@@ -31,6 +31,9 @@ PAGES: dict[str, tuple[str, str | None]] = {
     "login": ("/login", None),
     "account": ("/account", "kaz_editor"),
     "admin": ("/admin", "web_admin"),
+    "proposals": ("/proposals?status=all", "kaz_editor"),
+    "propose": ("/risks/CA-AFG-002/propose", "kaz_editor"),
+    "meetings": ("/meetings", "web_admin"),  # with the form to add one
 }
 WIDTHS = (375, 1440)
 GRAVE = {"serious", "critical"}
