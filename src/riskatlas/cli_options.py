@@ -37,8 +37,12 @@ class Commands(TyperGroup):
     def invoke(self, ctx: Any) -> Any:  # typer's own copy of click.Context
         from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+        from riskatlas.migrate import MigrationFailed
+
         try:
             return super().invoke(ctx)
+        except MigrationFailed as exc:  # `init` migrates too; `db upgrade` says more itself
+            fail(f"upgrade failed: {exc}")
         except ArgumentError as exc:
             fail(f"--db: not a database URL ({exc})", 2)
         except SQLAlchemyError as exc:

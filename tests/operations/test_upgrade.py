@@ -118,6 +118,8 @@ def test_failed_revision_leaves_the_previous_schema(
     assert f"still at revision {before}" in result.output
 
     assert current_revision(db_url) == before
+    init = cli("init", "--db", db_url)  # init migrates too: the same clear error
+    assert init.exit_code == 1 and f"revision {broken} (broken on purpose)" in init.output
     engine = create_engine(db_url)
     try:
         with engine.connect() as conn:
