@@ -122,3 +122,64 @@ def test_every_message_of_the_pages_is_translated() -> None:
     russian = i18n.translations("ru")
     missing = sorted({m for m in ids if russian.gettext(m) == m})
     assert missing == []
+
+
+def test_stale_proposal_is_marked_and_rebased_through_the_page(
+        db_url: str, cheap_hashing: None) -> None:  # noqa: F811
+    node = catalog_node(db_url)
+    _users(node)
+    client, csrf = browser(node, "kaz_ed")
+    answer = client.post(f"/risks/{RISK}/propose", data={
+        "csrf": csrf, "proposal_title": "Raise the impact", "kind": "change",
+        **_unchanged(client.get(f"/risks/{RISK}/propose").text), "impact": "Low"},
+        follow_redirects=False)
+    assert answer.status_code == 303, re.findall(r'class="problem"[^>]*>(.*?)</p>', answer.text)
+    pid = int(answer.headers["location"].rsplit("/", 1)[1])
+    page = client.get(f"/proposals/{pid}").text
+    assert "Low" in page and "Stale" not in page and "Rebase" not in page
+    etag = node.etag(f"/api/v1/risks/{RISK}")
+    edited = node.client.patch(f"/api/v1/risks/{RISK}", json={"trend": "rising"},
+                               headers=node.headers("sec_editor", **{"If-Match": etag}))
+    assert edited.status_code == 200, edited.text
+    assert "Stale" in client.get("/proposals").text
+    page = client.get(f"/proposals/{pid}").text
+    assert "Rebase on the current version" in page
+    rebased = client.post(f"/proposals/{pid}/rebase", data={"csrf": csrf},
+                          follow_redirects=False)
+    assert rebased.status_code == 303, rebased.text
+    assert "Stale" not in client.get(f"/proposals/{pid}").text
+
+
+def test_meeting_page_links_the_briefing_pack_when_it_exists(
+        db_url: str, cheap_hashing: None) -> None:  # noqa: F811
+    node = catalog_node(db_url)
+    _users(node)
+    sec, csrf = browser(node, "sec_admin")
+    made = sec.post("/meetings", data={"csrf": csrf, "kind": "expert", "date": "2027-02-01",
+                                       "place": "Bishkek", "title": "Experts"},
+                    follow_redirects=False)
+    assert made.status_code == 303, made.text
+    page = sec.get(made.headers["location"]).text
+    mid = made.headers["location"].rsplit("/", 1)[1]
+    route = any(getattr(r, "path", "") == "/api/v1/meetings/{meeting_id}/brief"
+                for r in sec.app.routes)  # type: ignore[attr-defined]
+    assert (f"/api/v1/meetings/{mid}/brief?lang=ru&amp;format=pdf" in page) == route
+
+
+def _unchanged(page: str) -> dict[str, object]:
+    """The propose form's fields as the page fills them (text fields and selects)."""
+    import html
+    data: dict[str, object] = {}
+    form = page[page.index('<form class="risk-form propose"'):]
+    for name, value in re.findall(r'<input id="f-[^"]+" name="([a-z_]+_(?:en|ru))"[^>]*'
+                                  r'value="([^"]*)"', form):
+        data[name] = html.unescape(value)
+    for name, value in re.findall(r'<textarea[^>]*name="([a-z_]+)"[^>]*>(.*?)</textarea>',
+                                  form, re.S):
+        data[name] = html.unescape(value)
+    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected', body)
+        data[name] = html.unescape(chosen.group(1)) if chosen else ""
+    data["states"] = re.findall(r'name="states" value="([A-Z]+)" checked', form)
+    data.pop("comment", None)
+    return data
