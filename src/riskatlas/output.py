@@ -9,17 +9,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import orjson
-import yaml
 from rich.console import Console
 from rich.table import Table
 
 from riskatlas.catalog.files import dump_yaml
 from riskatlas.catalog.spreadsheets import write_csv
+from riskatlas.library.labels import group, heading, label, phrase
 
 
 class Format(StrEnum):
@@ -38,39 +36,8 @@ class ExportFormat(StrEnum):
     xlsx = "xlsx"
 
 
-# The group of labels.yaml that labels each field's values.
-VALUE_LABELS = {"domain": "domain", "category": "category", "status": "status",
-                "trend": "trend", "horizon": "horizon", "kind": "kind", "treatment": "treatment",
-                "tlp": "tlp", "likelihood": "level", "impact": "level", "level": "level",
-                "residual_level": "level"}
-
-
-@lru_cache(maxsize=1)
-def _labels() -> dict[str, Any]:
-    source = resources.files("riskatlas.library").joinpath("labels.yaml")
-    doc: dict[str, Any] = yaml.safe_load(source.read_text(encoding="utf-8"))
-    return doc
-
-
-def _group(lang: str, group: str) -> dict[str, Any]:
-    return (_labels().get(lang) or {}).get(group) or {}
-
-
-def heading(field: str, lang: str) -> str:
-    return str(_group(lang, "fields").get(field, field))
-
-
-def label(field: str, value: Any, lang: str) -> Any:
-    """The label of an enum value of `field` in `lang`, else the value itself."""
-    group = VALUE_LABELS.get(field)
-    if group is None or not isinstance(value, str):
-        return value
-    return _group(lang, group).get(value, value)
-
-
-def phrase(name: str, lang: str, **values: Any) -> str:
-    template = _group(lang, "phrases").get(name) or _group("en", "phrases")[name]
-    return str(template).format(**values)
+# The labels by language live with the data (library/labels.py): the briefing packs use them too.
+_group = group
 
 
 def text(value: Any, lang: str) -> str:
