@@ -183,3 +183,33 @@ def _unchanged(page: str) -> dict[str, object]:
     data["states"] = re.findall(r'name="states" value="([A-Z]+)" checked', form)
     data.pop("comment", None)
     return data
+
+
+def test_measure_page_shows_the_reservations_of_its_adopted_version(
+        db_url: str, cheap_hashing: None) -> None:  # noqa: F811
+    from riskatlas.audit.service import Who
+    from riskatlas.catalog.matrix import active_matrix
+    from riskatlas.cli_options import operator_scope
+    from riskatlas.governance import proposals
+
+    node = catalog_node(db_url)
+    settings = Settings(database_url=node.db_url)
+    local = Who("cli", None, None)
+    with Runtime(settings).transaction() as session:
+        matrix, scope = active_matrix(settings), operator_scope()
+        made = proposals.create_proposal(session, matrix, scope, None, local, kind="change",
+                                         entity="measures", key="CA-MSR-DUE",
+                                         changes={"progress": 40}, title="Progress agreed")
+        for state in ("KAZ", "KGZ", "TJK", "UZB"):
+            proposals.record_position(session, scope, None, local, made["id"], "endorse",
+                                      state=state)
+        proposals.record_position(session, scope, None, local, made["id"], "reserve",
+                                  "Not our measure", state="TKM")
+        assert proposals.decide(session, matrix, scope, None, local,
+                                made["id"])["status"] == "adopted"
+    member = node.headers("kgz_editor")
+    page = node.client.get("/measures/CA-MSR-DUE", headers=member).text
+    assert 'id="reservations"' in page and "TKM reserves its position" in page
+    assert "Not our measure" in page and f'href="/proposals/{made["id"]}"' in page
+    assert "TKM делает оговорку" in node.client.get("/measures/CA-MSR-DUE?lang=ru",
+                                                       headers=member).text

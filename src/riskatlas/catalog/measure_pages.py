@@ -24,6 +24,7 @@ from riskatlas.catalog import checks, edits, queries
 from riskatlas.catalog.importer import ImportError_
 from riskatlas.catalog.matrix import active_matrix
 from riskatlas.catalog.models import Risk
+from riskatlas.governance import proposals as governance
 from riskatlas.parties.service import list_organisations, list_states
 from riskatlas.runtime import Runtime
 from riskatlas.sharing.policy import Principal, Scope
@@ -213,8 +214,12 @@ def _detail(request: Request, session: Session, runtime: Runtime, scope: Scope,
         session, matrix, scope, queries.RiskFilters(), extra=[Risk.key.in_(keys)],
         aggregation=runtime.settings.aggregation)[1]} if keys else {}
     orgs = {o["key"]: o["name"] for o in list_organisations(session)}
+    reservations = [r for r in governance.reservations_of(session, scope, "measures",
+                                                          measure["key"])
+                    if r["version"] == measure["version"]]
     return render(request, "measures/detail.html", {
         **_context(), "m": measure, "risks": risks, "history": history, "orgs": orgs,
+        "reservations": reservations,
         "here": f"/measures/{measure['key']}{_lq(request)}", "lq": _lq(request),
         "view": "detail", "error": error}, status_code=status_code, lang=lang)
 
