@@ -114,10 +114,14 @@ def serve(
     # sees the request; the app believes it from RISKATLAS_TRUSTED_PROXIES only (web.security).
     # Logging is the app's (operations.logs, JSON by default): uvicorn configures none and
     # writes no access lines of its own (the app writes one per request, with its request id).
+    # A worker must answer uvicorn's health check within timeout_worker_healthcheck (5 s by
+    # default); starting one (imports, the app, the first connection) took longer than that on
+    # a busy two-CPU machine and uvicorn killed and restarted the workers: 30 s.
     configure_logs(rt.settings.log_format, rt.settings.log_level)
     uvicorn.run("riskatlas.web.app:create_app", factory=True, workers=workers,
                 host=host or rt.settings.host, port=port or rt.settings.port,
-                proxy_headers=False, server_header=False, log_config=None, access_log=False)
+                proxy_headers=False, server_header=False, log_config=None, access_log=False,
+                timeout_worker_healthcheck=30)
 
 
 @db_app.command("reindex")
