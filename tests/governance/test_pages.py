@@ -122,6 +122,9 @@ def test_every_message_of_the_pages_is_translated() -> None:
     russian = i18n.translations("ru")
     missing = sorted({m for m in ids if russian.gettext(m) == m})
     assert missing == []
+    # A proposal's status is worded for "предложение", apart from a risk's status.
+    assert [russian.pgettext("proposal status", w) for w in ("Open", "Adopted", "Rejected")] \
+        == ["Открыто", "Принято", "Отклонено"]
 
 
 def test_stale_proposal_is_marked_and_rebased_through_the_page(

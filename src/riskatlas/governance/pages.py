@@ -70,13 +70,22 @@ NAMES = {
 }
 
 
+STATUS_WORDS = frozenset({"open", "adopted", "rejected", "withdrawn", "pending"})
+
+
 def _context(request: Request, runtime: Runtime) -> dict[str, Any]:
     gettext = i18n.translations(page_language(request)).gettext
     base = page_context(request, matrix_of(runtime))
     catalog_name = base["name"]
     lang = page_language(request)
-    return {**base, "gname": lambda value: gettext(NAMES[value]) if value in NAMES
-            else catalog_name(value), "reason": lambda text: reason(text, lang),
+    pgettext = i18n.translations(lang).pgettext
+
+    def gname(value: str) -> str:
+        if value in STATUS_WORDS:  # a proposal's status agrees with "предложение" (neuter)
+            return pgettext("proposal status", NAMES[value])
+        return gettext(NAMES[value]) if value in NAMES else str(catalog_name(value))
+
+    return {**base, "gname": gname, "reason": lambda text: reason(text, lang),
             "rule_name": lambda text: rule_name(text, lang)}
 
 
