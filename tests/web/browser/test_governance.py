@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from riskatlas.config import Settings
 from riskatlas.parties import accounts, auth
 from riskatlas.runtime import Runtime
-from tests.web.browser.conftest import PASSWORD, Live
+from tests.web.browser.conftest import PASSWORD, SCREENSHOTS, Live
 from tests.web.browser.test_pages_a11y import violations, with_axe
 
 pytestmark = pytest.mark.browser
@@ -73,6 +73,8 @@ def test_member_proposes_three_endorse_one_reserves_and_the_rule_adopts(
     _take_position(reserver, proposal, "Reserve", "Turkmenistan reserves on the wording.")
     expect(reserver.locator("#position-TKM")).to_contain_text("Reserve")
     assert violations(reserver) == []  # an open proposal with the position form
+    SCREENSHOTS.mkdir(exist_ok=True)
+    reserver.screenshot(path=str(SCREENSHOTS / "proposal-en-1440.png"), full_page=True)
     expect(reserver.locator("#verdict")).to_contain_text("Every member state has a position")
     assert not reserver.get_by_role("button", name="Decide by the rule").count()
 
