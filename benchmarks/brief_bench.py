@@ -74,13 +74,18 @@ def _load(url: str, args: argparse.Namespace, today: date) -> dict[str, Any]:
             measure_keys = list(session.scalars(select(Measure.key).order_by(Measure.key)))
         step_r, step_m = len(risk_keys) // args.edits, len(measure_keys) // args.edits
         for i in range(args.edits):
-            entity, key, field = (("risks", risk_keys[i * step_r], "trend") if i % 3 else
-                                  ("measures", measure_keys[i * step_m], "progress"))
+            # two risks' trends, then a measure's progress, end and status: the measures
+            # edited are in progress with an end date passed (the overdue section)
+            entity, key = (("risks", risk_keys[i * step_r]) if i % 3 else
+                           ("measures", measure_keys[i * step_m]))
             with rt.transaction() as session:
                 record = edits.get(session, matrix, scope, entity, key)
-                value: Any = (TRENDS[(TRENDS.index(record["trend"]) + 1) % len(TRENDS)]
-                              if field == "trend" else (int(record.get("progress") or 0) + 7) % 101)
-                edits.edit(session, matrix, scope, entity, key, {field: value}, who)
+                changes: dict[str, Any] = (
+                    {"trend": TRENDS[(TRENDS.index(record["trend"]) + 1) % len(TRENDS)]}
+                    if entity == "risks" else
+                    {"progress": (int(record.get("progress") or 0) + 7) % 100,
+                     "status": "in_progress", "end": (today - timedelta(days=5 + i)).isoformat()})
+                edits.edit(session, matrix, scope, entity, key, changes, who)
     with synth.step(f"{args.proposals} open proposals with the member states' positions"):
         ids = []
         with rt.transaction() as session:
