@@ -98,7 +98,7 @@ async def get_proposal(proposal_id: Id, runtime: RuntimeDep, scope: ScopeDep) ->
 
 
 @router.post("/api/v1/proposals", status_code=201, response_model=ProposalDetail,
-             responses=openapi.errors(ErrorOut, 401, 403, 404, 422))
+             responses=openapi.errors(ErrorOut, 400, 401, 403, 404, 413, 422))
 def create_proposal(body: ProposalIn, request: Request, session: SessionDep,
                     runtime: RuntimeDep, scope: ScopeDep, principal: Author) -> dict[str, Any]:
     """Propose to create, change or retire a risk or a measure (editors and administrators
@@ -110,8 +110,8 @@ def create_proposal(body: ProposalIn, request: Request, session: SessionDep,
 
 
 @router.post("/api/v1/proposals/{proposal_id}/positions", status_code=201,
-             response_model=PositionOut, responses=openapi.errors(ErrorOut, 401, 403, 404,
-                                                                  409, 422))
+             response_model=PositionOut,
+             responses=openapi.errors(ErrorOut, 400, 401, 403, 404, 409, 413, 422))
 def record_position(proposal_id: Id, body: PositionIn, request: Request, session: SessionDep,
                     scope: ScopeDep, principal: Author) -> dict[str, Any]:
     """Record your member state's position (editors and administrators of a member state's
@@ -122,7 +122,8 @@ def record_position(proposal_id: Id, body: PositionIn, request: Request, session
 
 
 @router.post("/api/v1/proposals/{proposal_id}/comments", status_code=201,
-             response_model=CommentOut, responses=openapi.errors(ErrorOut, 401, 403, 404, 422))
+             response_model=CommentOut,
+             responses=openapi.errors(ErrorOut, 400, 401, 403, 404, 413, 422))
 def add_comment(proposal_id: Id, body: CommentIn, request: Request, session: SessionDep,
                 scope: ScopeDep, principal: Author) -> dict[str, Any]:
     """Comment on a proposal you may see (partners too)."""
@@ -131,7 +132,7 @@ def add_comment(proposal_id: Id, body: CommentIn, request: Request, session: Ses
 
 
 @router.post("/api/v1/proposals/{proposal_id}/rebase", response_model=ProposalDetail,
-             responses=openapi.errors(ErrorOut, 401, 403, 404, 409, 422))
+             responses=openapi.errors(ErrorOut, 400, 401, 403, 404, 409, 422))
 def rebase(proposal_id: Id, request: Request, session: SessionDep, runtime: RuntimeDep,
            scope: ScopeDep, principal: Author) -> dict[str, Any]:
     """Recompute a stale proposal's diff against the record's current version."""
@@ -141,7 +142,7 @@ def rebase(proposal_id: Id, request: Request, session: SessionDep, runtime: Runt
 
 
 @router.post("/api/v1/proposals/{proposal_id}/decision", response_model=ProposalDetail,
-             responses=openapi.errors(ErrorOut, 401, 403, 404, 409, 422))
+             responses=openapi.errors(ErrorOut, 400, 401, 403, 404, 409, 422))
 def decide(proposal_id: Id, request: Request, session: SessionDep, runtime: RuntimeDep,
            scope: ScopeDep, principal: Author) -> dict[str, Any]:
     """Apply the grouping's rule: adopted (a new catalog version), rejected, or still open
@@ -152,7 +153,7 @@ def decide(proposal_id: Id, request: Request, session: SessionDep, runtime: Runt
 
 
 @router.post("/api/v1/proposals/{proposal_id}/withdraw", response_model=ProposalDetail,
-             responses=openapi.errors(ErrorOut, 401, 403, 404, 409, 422))
+             responses=openapi.errors(ErrorOut, 400, 401, 403, 404, 409, 422))
 def withdraw(proposal_id: Id, request: Request, session: SessionDep, runtime: RuntimeDep,
              scope: ScopeDep, principal: Author) -> dict[str, Any]:
     """Withdraw an open proposal of your organisation (it is kept)."""
@@ -193,7 +194,7 @@ async def get_meeting(meeting_id: Id, runtime: RuntimeDep, scope: ScopeDep,
 
 
 @router.post("/api/v1/meetings", status_code=201, response_model=MeetingDetail,
-             responses=openapi.errors(ErrorOut, 401, 403, 422))
+             responses=openapi.errors(ErrorOut, 400, 401, 403, 413, 422))
 def add_meeting(body: MeetingIn, request: Request, session: SessionDep, scope: ScopeDep,
                 principal: Author) -> dict[str, Any]:
     """Add a meeting (editors and administrators of member states' and regional
