@@ -222,7 +222,7 @@ def test_labels_cover_every_enum_value() -> None:
 
     from riskatlas.catalog import schemas
     from riskatlas.catalog.matrix import load_matrix
-    from riskatlas.output import _labels
+    from riskatlas.library.labels import _labels
 
     ru = _labels()["ru"]
     groups = {"domain": schemas.Domain, "category": schemas.Category,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,7 +43,9 @@ class MeetingIn(_In):
     place: str = Field(min_length=1, max_length=200)
     title: str = Field(min_length=1, max_length=500)
     participants: list[str] = Field(default_factory=list, max_length=200)
-    agenda: list[int] = Field(default_factory=list, max_length=500)
+    # proposal ids: within the database's integer, so a huge number is a 422, not a 500
+    agenda: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(default_factory=list,
+                                                                    max_length=500)
 
 
 class _Out(BaseModel):
