@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from riskatlas.config import Settings
 from riskatlas.web.app import create_app
-from tests.catalog.test_integrity import HIDDEN_MEASURE, _hidden
+from tests.catalog.test_integrity import HIDDEN_MEASURE, HIDDEN_RISK, _hidden
 from tests.catalog.trust import RISK, Node, make_node
 from tests.helpers import cli, load
 
@@ -106,3 +106,59 @@ def test_a_full_store_of_parts_starts_again_without_losing_a_page(node: Node) ->
             assert [orjson.loads(orjson.dumps(i)) for i in items] == [
                 orjson.loads(orjson.dumps(i)) for i in fresh[1]]
     assert len(pieces.parts) <= fresh[0]
+
+
+def _detail(client: TestClient, node: Node, who: str | None, key: str) -> tuple[int, Any, Any]:
+    response = client.get(f"/api/v1/risks/{key}", headers=node.headers(who))
+    return response.status_code, response.json(), response.headers.get("ETag")
+
+
+def test_details_from_the_index_are_the_fresh_ones_and_hide_the_same(node: Node) -> None:
+    """A risk's detail through the list index and reused parts (queries.risk_answer): the
+    same status, record and ETag as a fresh read, for every reader: the RED risk is a 404 to
+    all but the one user it is shared with, in any letter case of its key."""
+    reuse, fresh = _apps(node.db_url)
+    for who in READERS:
+        for key in (RISK, RISK.lower(), HIDDEN_RISK, "CA-NONE-999"):
+            assert _detail(reuse, node, who, key) == _detail(fresh, node, who, key), (who, key)
+    assert _detail(reuse, node, "kgz_setup", HIDDEN_RISK)[0] == 200
+    assert _detail(reuse, node, "kgz_editor", HIDDEN_RISK)[0] == 404
+    result = cli("risks", "edit", RISK, "--set", "title.en=Renamed", "--db", node.db_url)
+    assert result.exit_code == 0, result.output
+    status, record, tag = _detail(reuse, node, "kgz_editor", RISK)
+    assert (status, record["title"]["en"]) == (200, "Renamed")
+    assert (status, record, tag) == _detail(fresh, node, "kgz_editor", RISK)
+
+
+def test_a_bulk_fill_builds_what_pages_build_and_only_what_the_scope_sees(node: Node) -> None:
+    """records.fill (the API's warm-up after an answer) gives the same reused parts as pages
+    do, for the ids the scope allows and no others."""
+    from riskatlas.catalog import listing, queries, records
+    from riskatlas.catalog.matrix import active_matrix
+    from riskatlas.parties.accounts import _user, principal_for
+    from riskatlas.runtime import Runtime
+    from riskatlas.sharing.policy import scope_for
+
+    runtime = Runtime(Settings(database_url=node.db_url))
+    matrix = active_matrix(runtime.settings)
+    for who in ("kgz_editor", "kgz_setup", "sau_editor"):
+        with runtime.sessions() as session:
+            scope = scope_for(principal_for(session, _user(session, who)))
+            index = listing.Listing().at(session)
+            seen = listing.visible(index, session, scope)
+            bulk, paged = records.Pieces(10_000), records.Pieces(10_000)
+            bulk.at(index.number)
+            assert records.fill(session, matrix, scope, seen, "max", bulk,
+                                index.number) == len(seen) >= 2
+            ids = sorted(seen)
+            queries.list_risks(session, matrix, scope, queries.RiskFilters(), pieces=paged,
+                               raw_json=True)
+            assert bulk.parts.keys() == paged.parts.keys() == seen
+            assert bulk.parts == paged.parts, who
+            hidden_id = index.ids[HIDDEN_RISK]
+            assert (hidden_id in bulk.parts) == (who == "kgz_setup")
+            # warm_risks: once per scope and generation, then nothing is missing
+            warm = records.Pieces(10_000)
+            assert queries.warm_risks(session, matrix, scope, listing.Listing(), warm) == len(ids)
+            assert warm.parts == bulk.parts
+            assert queries.warm_risks(session, matrix, scope, listing.Listing(), warm) == 0

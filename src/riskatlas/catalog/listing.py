@@ -28,6 +28,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import false, func, not_, select
@@ -55,6 +57,8 @@ class ListIndex:
 
     number: int
     keys: list[int]  # risk ids in key order (the database's)
+    ids: dict[str, int]  # key -> risk id
+    versions: dict[int, int]  # id -> the record's version
     position: dict[int, int]  # id -> place in key order (ties of other orders)
     stored_residual: dict[int, int]
     ratings: dict[int, tuple[int, int]]  # id -> inherent (likelihood, impact)
@@ -67,6 +71,7 @@ class ListIndex:
         default_factory=OrderedDict)
     matched: int = 0  # matches kept in all
     links: dict[int, list[tuple[Any, ...]]] = field(default_factory=dict)
+    every_link: bool = False  # `links` holds every risk's (all_links)
     hidden: dict[Any, frozenset[int]] = field(default_factory=dict)
     # Accepted links to measures in effect: measure -> risks, risk -> (measure, effects).
     effective: tuple[dict[int, list[int]], dict[int, list[tuple[int, str, int, int]]]] | None = (
@@ -78,22 +83,26 @@ class ListIndex:
 def _build(session: Session, number: int) -> ListIndex:
     conn = session.connection()
     keys: list[int] = []
+    ids: dict[str, int] = {}
+    versions: dict[int, int] = {}
     stored: dict[int, int] = {}
     ratings: dict[int, tuple[int, int]] = {}
     sets: dict[str, dict[Any, set[int]]] = {name: {} for name in (*COLUMNS, "state")}
     columns = list(COLUMNS.values())
-    for rid, stored_level, likelihood, impact, *values in conn.execute(
-            select(Risk.id, Risk.residual_level, Risk.likelihood, Risk.impact, *columns)
-            .order_by(Risk.key)):
+    for rid, key, version, stored_level, likelihood, impact, *values in conn.execute(
+            select(Risk.id, Risk.key, Risk.version, Risk.residual_level, Risk.likelihood,
+                   Risk.impact, *columns).order_by(Risk.key)):
         keys.append(rid)
+        ids[key] = rid
+        versions[rid] = version
         stored[rid] = stored_level
         ratings[rid] = (likelihood, impact)
         for name, value in zip(COLUMNS, values, strict=True):
             sets[name].setdefault(value, set()).add(rid)
     for rid, state in conn.execute(select(RiskState.risk_id, RiskState.state_code)):
         sets["state"].setdefault(state, set()).add(rid)
-    return ListIndex(number, keys, {rid: n for n, rid in enumerate(keys)}, stored, ratings,
-                     sets)
+    return ListIndex(number, keys, ids, versions, {rid: n for n, rid in enumerate(keys)},
+                     stored, ratings, sets)
 
 
 class Listing:
@@ -267,6 +276,21 @@ def visible_links(gen: ListIndex, session: Session, scope: Scope, ids: list[int]
             for rid in ids}
 
 
+def all_links(gen: ListIndex, session: Session) -> None:
+    """Keep every risk's links for the generation, read in one statement (for a bulk fill of
+    the records' parts: page by page, a large id list is planned as a scan per id)."""
+    if gen.every_link:
+        return
+    found: dict[int, list[tuple[Any, ...]]] = {rid: [] for rid in gen.keys}
+    for rid, *link in session.connection().execute(
+            select(RiskMeasure.risk_id, Measure.id, Measure.key, RiskMeasure.status,
+                   Measure.status, Measure.effect_likelihood, Measure.effect_impact)
+            .join(Measure).order_by(Measure.key)):
+        found.setdefault(rid, []).append(tuple(link))
+    gen.links.update(found)
+    gen.every_link = True
+
+
 @lru_cache(maxsize=64)
 def _prebuilt_links(size: int) -> Any:
     return _links_of(idlist.slots(size))
@@ -318,15 +342,20 @@ def residual_order(gen: ListIndex, session: Session, matrix: Matrix, scope: Scop
 def ranked(gen: ListIndex, entity: str, q: str,
            fetch: Callable[[], list[tuple[int, float]]]) -> tuple[list[int], frozenset[int]]:
     """Every match of the query `q`, best first, ties by key, and the same ids as a set, kept
-    for the generation. `fetch()` gives the unordered (id, rank) matches
-    (search.service.all_matches)."""
+    for the generation. `fetch()` gives the (id, rank) matches best first, equal ranks in any
+    order (search.service.all_matches)."""
     found = gen.matches.get((entity, q))
     if found is not None:
         gen.matches.move_to_end((entity, q))
         return found
     last, position = len(gen.keys), gen.position
-    ids = [rid for _, _, rid in sorted([(-rank, position.get(rid, last), rid)
-                                        for rid, rank in fetch()])]
+    ids: list[int] = []
+    # The engine sorted by rank; runs of equal ranks are put in key order here.
+    for _, run in groupby(fetch(), key=itemgetter(1)):
+        tied = [rid for rid, _ in run]
+        if len(tied) > 1:
+            tied.sort(key=lambda rid: (position.get(rid, last), rid))
+        ids += tied
     found = (ids, frozenset(ids))
     with gen.lock:
         while gen.matches and (len(gen.matches) >= _KEPT_QUERIES

@@ -372,6 +372,49 @@ def list_measures(
                                                 limit=limit, offset=offset, raw_json=raw_json)
 
 
+# A scope's records are built in bulk (warm_risks) when at least this many of the risks it may
+# see have no reused part yet; fewer are built with the pages that show them.
+WARM_AT_LEAST = 200
+
+
+def warm_risks(session: Session, matrix: Matrix, scope: Scope, listing: lst.Listing,
+               pieces: rec.Pieces, aggregation: str = "max") -> int:
+    """Build the reused parts (records.Pieces) of every risk the scope allows that the current
+    read generation lacks, in bulk, and every risk's links in the list index: the API runs
+    this after an answer (in the thread pool), once per scope and generation, so that the next
+    pages of any filter, order or search are set operations over records already built.
+    Returns the number of parts built."""
+    index = listing.at(session)
+    parts = pieces.at(index.number)
+    missing = lst.visible(index, session, scope) - parts.keys()
+    lst.all_links(index, session)
+    if len(missing) >= WARM_AT_LEAST:
+        return rec.fill(session, matrix, scope, missing, aggregation, pieces, index.number)
+    if missing:  # built as a page would build them
+        ids = sorted(missing)
+        rec.risk_records(session, matrix, scope, aggregation=aggregation, raw_json=True,
+                         pieces=pieces, chosen=lst.Chosen(ids, scope.risks, index.number),
+                         visible_links=lambda page: lst.visible_links(index, session, scope,
+                                                                      page))
+    return len(missing)
+
+
+def risk_answer(session: Session, matrix: Matrix, scope: Scope, key: str,
+                listing: lst.Listing, pieces: rec.Pieces, aggregation: str = "max",
+                ) -> tuple[Any, int]:
+    """get_risk through the list index and the reused parts (as list_risks): the record as
+    one orjson.Fragment, and its version (for the ETag). NotFound as get_risk."""
+    index = listing.at(session)
+    rid = index.ids.get(key.upper())
+    if rid is None or rid not in lst.visible(index, session, scope):
+        raise NotFound(f"no risk {key!r}")
+    record = rec.risk_records(
+        session, matrix, scope, aggregation=aggregation, raw_json=True, pieces=pieces,
+        chosen=lst.Chosen([rid], scope.risks, index.number),
+        visible_links=lambda page: lst.visible_links(index, session, scope, page))[0]
+    return record, index.versions[rid]
+
+
 def get_risk(
     session: Session, matrix: Matrix, scope: Scope, key: str, aggregation: str = "max",
     *, raw_json: bool = False,

@@ -7,6 +7,7 @@ every call takes a sharing Scope, so no reader can skip the policy.
 from __future__ import annotations
 
 import gc
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -342,17 +343,69 @@ class Pieces:
     it on every change of any table a record is read from), read in the same transaction as
     the records, so a reused part is never older than the data beside it. What depends on the
     caller (visible links, the residual level from them) is read afresh for every answer.
+
+    Pages fill the parts they show; `fill` builds every part a scope may see in bulk (one
+    statement per table, ~0.1 ms a risk instead of ~0.25 ms page by page), which the API runs
+    after answering (catalog.queries.warm_risks), so that later pages of any order, filter or
+    search find their records built.
     """
 
     def __init__(self, max_records: int) -> None:
         self.max_records = max_records
         self.generation = -1
         self.parts: dict[int, tuple[bytes, int, int]] = {}
+        self._claimed: set[Any] = set()  # scope clauses whose bulk fill has begun
+        self._lock = threading.Lock()
 
     def at(self, generation: int) -> dict[int, tuple[bytes, int, int]]:
         if generation != self.generation:
-            self.generation, self.parts = generation, {}
+            with self._lock:
+                if generation != self.generation:
+                    self.generation, self.parts, self._claimed = generation, {}, set()
         return self.parts
+
+    def claim(self, clause: Any) -> bool:
+        """True once per generation and scope clause: the caller should fill that scope's
+        parts (`fill`); False when another call already does, or the parts would not fit."""
+        with self._lock:
+            if clause in self._claimed or len(self.parts) >= self.max_records:
+                return False
+            self._claimed.add(clause)
+            return True
+
+    def keep(self, generation: int, built: dict[int, tuple[bytes, int, int]]) -> None:
+        """Add parts built in `generation`; nothing if the parts have moved on to another."""
+        with self._lock:
+            if generation != self.generation:
+                return
+            if len(self.parts) + len(built) > self.max_records:
+                # full: start again (the old map's readers keep theirs)
+                self.parts = {}
+                self._claimed = set()
+            self.parts.update(built)
+
+
+def _part(matrix: Matrix, record: Record) -> tuple[bytes, int, int]:
+    for name in CALLER_FIELDS:
+        del record[name]
+    return (orjson.dumps(record), matrix.parse("likelihood", record["likelihood"]),
+            matrix.parse("impact", record["impact"]))
+
+
+def fill(session: Session, matrix: Matrix, scope: Scope, wanted: set[int] | frozenset[int],
+         aggregation: str, pieces: Pieces, generation: int) -> int:
+    """Build in bulk the parts of the risks in `wanted` (ids the scope allows, chosen in this
+    transaction's read `generation`) and keep them; the number built."""
+    if not wanted:
+        return 0
+    by_key: dict[str, int] = {key: rid for key, rid in session.connection().execute(
+        select(Risk.key, Risk.id).where(scope.risks))}
+    built = {by_key[record["key"]]: _part(matrix, record)
+             for record in risk_records(session, matrix, scope, aggregation=aggregation,
+                                        raw_json=True)
+             if by_key[record["key"]] in wanted}
+    pieces.keep(generation, built)
+    return len(built)
 
 
 def _from_pieces(session: Session, matrix: Matrix, scope: Scope, ids: list[int],
@@ -370,17 +423,11 @@ def _from_pieces(session: Session, matrix: Matrix, scope: Scope, ids: list[int],
     if missing:
         built = risk_records(session, matrix, scope, [Risk.id.in_(missing)], (Risk.key,),
                              aggregation=aggregation, raw_json=True)
-        if len(parts) + len(built) > pieces.max_records:
-            parts = pieces.parts = {}  # full: start again (the old map's readers keep theirs)
         by_key: dict[str, int] = {key: rid for key, rid in session.connection().execute(
             select(Risk.key, Risk.id).where(Risk.id.in_(missing)))}
-        for record in built:
-            for name in CALLER_FIELDS:
-                del record[name]
-            rid = by_key[record["key"]]
-            page[rid] = parts[rid] = (orjson.dumps(record),
-                                      matrix.parse("likelihood", record["likelihood"]),
-                                      matrix.parse("impact", record["impact"]))
+        made = {by_key[record["key"]]: _part(matrix, record) for record in built}
+        page.update(made)
+        pieces.keep(generation, made)
     links = (visible_links(ids) if visible_links is not None
              else _Reader(session, ids).grouped(_linked(scope.measures, "risk")))
     out = []

@@ -14,6 +14,7 @@ from pydantic import WithJsonSchema
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 
 from riskatlas.catalog import checks, edits, queries
 from riskatlas.catalog.files import dump_yaml, write_csv
@@ -43,6 +44,7 @@ from riskatlas.web.deps import (
     ScopeDep,
     SessionDep,
     Writer,
+    in_session,
     read,
     who,
 )
@@ -227,7 +229,32 @@ async def list_risks(
                                   listing=listing, threaded=bool(q) and listing is None)
     except queries.FilterError as exc:
         raise _bad_filters(exc) from None
-    return OrjsonResponse({"total": total, "limit": limit, "offset": offset, "items": items})
+    return _warming(request, runtime, scope, OrjsonResponse(
+        {"total": total, "limit": limit, "offset": offset, "items": items}))
+
+
+def _warming(request: Request, runtime: Runtime, scope: Scope,
+             response: OrjsonResponse) -> OrjsonResponse:
+    """After the answer is sent, build the records of every risk the scope may see
+    (queries.warm_risks), once per scope and read generation, in the thread pool."""
+    listing = getattr(request.app.state, "listing", None)
+    pieces = getattr(request.app.state, "pieces", None)
+    if listing is not None and pieces is not None and pieces.claim(scope.risks):
+        response.background = BackgroundTask(
+            in_session, runtime, queries.warm_risks, active_matrix(runtime.settings), scope,
+            listing, pieces, runtime.settings.aggregation)
+    return response
+
+
+def _risk_answer(session: Session, runtime: Runtime, scope: Scope, key: str, listing: Any,
+                 pieces: Any) -> OrjsonResponse:
+    try:
+        record, version = queries.risk_answer(session, active_matrix(runtime.settings), scope,
+                                              key, listing, pieces,
+                                              runtime.settings.aggregation)
+    except queries.NotFound:
+        raise ApiError(404, "not_found", f"No risk {key!r}.") from None
+    return OrjsonResponse(record, headers={"ETag": f'"{version}"'})
 
 
 @router.get("/measures", responses={200: {"model": MeasurePage, "links": _first("measures")},
@@ -286,7 +313,13 @@ def _routes(entity: str) -> None:
     body = BODIES[entity]
 
     @router.get(f"/{entity}/{{key}}", name=f"get_{noun}", responses={**ok, **errors(401, 404, 422)})
-    async def detail(key: str, runtime: RuntimeDep, scope: ScopeDep) -> Response:
+    async def detail(key: str, request: Request, runtime: RuntimeDep,
+                     scope: ScopeDep) -> Response:
+        listing = getattr(request.app.state, "listing", None)
+        pieces = getattr(request.app.state, "pieces", None)
+        if entity == "risks" and listing is not None and pieces is not None:
+            return _warming(request, runtime, scope, await read(
+                runtime, _risk_answer, runtime, scope, key, listing, pieces))
         # Texts as stored JSON: the answer is written by orjson only (records.risk_records)
         return _with_etag(await read(runtime, _get, runtime, scope, entity, key, True))
 

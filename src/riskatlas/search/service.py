@@ -241,8 +241,9 @@ def search(
 
 
 def all_matches(session: Session, entity: str | Indexed, q: str) -> list[tuple[int, float]]:
-    """Every record of `entity` matching `q`, as (record id, rank), in no particular order and
-    whoever asks: ranks as `search` gives them (higher is better). For an index that keeps the
+    """Every record of `entity` matching `q`, as (record id, rank), best first (equal ranks in
+    no particular order), whoever asks: ranks as `search` gives them (higher is better),
+    sorted by the engine. For an index that keeps the
     matches of a query for one read generation and applies a caller's scope to them itself
     (catalog.listing); `search` is the one-call form with the scope in the SQL."""
     indexed = _indexed(entity)
@@ -252,14 +253,18 @@ def all_matches(session: Session, entity: str | Indexed, q: str) -> list[tuple[i
     if _postgresql(session):
         doc = SearchDocument
         ts = cast(bindparam("tsq", tsquery(groups)), TSQUERY)
-        stmt = select(doc.record_id, func.ts_rank(doc.tsv, ts)).where(
-            doc.entity == indexed.entity, doc.tsv.op("@@")(ts))
+        rank = func.ts_rank(doc.tsv, ts)
+        stmt = select(doc.record_id, rank).where(
+            doc.entity == indexed.entity, doc.tsv.op("@@")(ts)).order_by(rank.desc())
         return [(int(rid), float(rank)) for rid, rank in session.execute(stmt)]
     fts = fts_table(indexed.entity)
-    rows = session.execute(sql_text(f"SELECT rowid, rank FROM {fts} WHERE {fts} MATCH :q"),
-                           {"q": fts5_query(groups)})
+    # On the driver's cursor, by hand: a common word has thousands of matches, and SQLAlchemy's
+    # row objects cost more than FTS5's ranking of them (~14 of ~21 ms for 6,000 matches).
+    cursor = session.connection().connection.driver_connection.execute(  # type: ignore[union-attr]
+        f"SELECT rowid, -rank FROM {fts} WHERE {fts} MATCH ? ORDER BY rank",
+        (fts5_query(groups),))
     # FTS5's rank is bm25 negated (lower is better); return higher-is-better, as search does.
-    return [(int(rid), -float(rank)) for rid, rank in rows]
+    return cursor.fetchall()
 
 
 def _postgresql_search(

@@ -55,11 +55,13 @@ async def read(runtime: Runtime, fn: Callable[..., T], *args: Any, threaded: boo
     search for a common word): there SQLite works without holding the GIL, and the event loop
     keeps answering other requests meanwhile."""
     if threaded:
-        return await run_in_threadpool(_in_session, runtime, fn, *args, **kwargs)
-    return await run_db(runtime, _in_session, runtime, fn, *args, **kwargs)
+        return await run_in_threadpool(in_session, runtime, fn, *args, **kwargs)
+    return await run_db(runtime, in_session, runtime, fn, *args, **kwargs)
 
 
-def _in_session(runtime: Runtime, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def in_session(runtime: Runtime, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`fn(session, *args, **kwargs)` in a short session of its own (a read, or work after an
+    answer)."""
     with runtime.sessions() as session:
         return fn(session, *args, **kwargs)
 
