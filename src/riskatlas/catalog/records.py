@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -263,6 +264,7 @@ def risk_records(
     pieces: Pieces | None = None,
     chosen: Chosen | None = None,
     visible_links: Callable[[list[int]], dict[int, list[Any]]] | None = None,
+    callers: bool = True,
 ) -> list[Any]:
     """Risks the scope allows, matching `where` (or the one `key`, or those `chosen` from the
     scope's ids by the list index, in their order), in the export shape.
@@ -272,7 +274,8 @@ def risk_records(
     (only orjson can write them; an export skips decoding and encoding them again). With
     `pieces`, each record of a page is one orjson.Fragment, its caller-independent part
     reused from `pieces` (see Pieces), and `visible_links(ids)` may give the visible links (the list
-    index's) instead of a query.
+    index's) instead of a query. `callers=False` leaves the caller's links out (CALLER_FIELDS
+    as if no measure were linked), for parts that drop them.
     """
     if chosen is not None:
         if chosen.clause is not scope.risks:
@@ -296,7 +299,8 @@ def risk_records(
     text = _fragment if raw_json else _same
     states = read.grouped(_risk_states)
     actors = read.grouped(_risk_actors)
-    measures = read.grouped(_linked(scope.measures, "risk"))
+    # The caller's links (and so their residual level) are left out of reused parts.
+    measures = read.grouped(_linked(scope.measures, "risk")) if callers else {}
     assessments = read.grouped(_assessments_raw if raw_json else _assessments)
     sources = _sources(read, "risk")
     shares = _shares(read, "risk")
@@ -355,6 +359,7 @@ class Pieces:
         self.generation = -1
         self.parts: dict[int, tuple[bytes, int, int]] = {}
         self._claimed: set[Any] = set()  # scope clauses whose bulk fill has begun
+        self._busy_since: float | None = None  # when the running fill began
         self._lock = threading.Lock()
 
     def at(self, generation: int) -> dict[int, tuple[bytes, int, int]]:
@@ -364,14 +369,23 @@ class Pieces:
                     self.generation, self.parts, self._claimed = generation, {}, set()
         return self.parts
 
-    def claim(self, clause: Any) -> bool:
-        """True once per generation and scope clause: the caller should fill that scope's
-        parts (`fill`); False when another call already does, or the parts would not fit."""
+    def begin(self, clause: Any) -> bool:
+        """Whether the caller should now fill this scope's parts (catalog.queries.warm_risks,
+        then `end`): once per generation and scope clause, one fill at a time (fills running
+        side by side would each build what the others are building), and not when the parts
+        would not fit. A fill that never ended (its task lost) stops counting after a minute."""
         with self._lock:
-            if clause in self._claimed or len(self.parts) >= self.max_records:
+            now = time.monotonic()
+            if (clause in self._claimed or len(self.parts) >= self.max_records
+                    or (self._busy_since is not None and now - self._busy_since < 60)):
                 return False
             self._claimed.add(clause)
+            self._busy_since = now
             return True
+
+    def end(self) -> None:
+        with self._lock:
+            self._busy_since = None
 
     def keep(self, generation: int, built: dict[int, tuple[bytes, int, int]]) -> None:
         """Add parts built in `generation`; nothing if the parts have moved on to another."""
@@ -402,7 +416,7 @@ def fill(session: Session, matrix: Matrix, scope: Scope, wanted: set[int] | froz
         select(Risk.key, Risk.id).where(scope.risks))}
     built = {by_key[record["key"]]: _part(matrix, record)
              for record in risk_records(session, matrix, scope, aggregation=aggregation,
-                                        raw_json=True)
+                                        raw_json=True, callers=False)
              if by_key[record["key"]] in wanted}
     pieces.keep(generation, built)
     return len(built)
@@ -422,7 +436,7 @@ def _from_pieces(session: Session, matrix: Matrix, scope: Scope, ids: list[int],
     missing = [rid for rid in ids if rid not in page]
     if missing:
         built = risk_records(session, matrix, scope, [Risk.id.in_(missing)], (Risk.key,),
-                             aggregation=aggregation, raw_json=True)
+                             aggregation=aggregation, raw_json=True, callers=False)
         by_key: dict[str, int] = {key: rid for key, rid in session.connection().execute(
             select(Risk.key, Risk.id).where(Risk.id.in_(missing)))}
         made = {by_key[record["key"]]: _part(matrix, record) for record in built}

@@ -239,9 +239,9 @@ def _warming(request: Request, runtime: Runtime, scope: Scope,
     (queries.warm_risks), once per scope and read generation, in the thread pool."""
     listing = getattr(request.app.state, "listing", None)
     pieces = getattr(request.app.state, "pieces", None)
-    if listing is not None and pieces is not None and pieces.claim(scope.risks):
+    if listing is not None and pieces is not None and pieces.begin(scope.risks):
         response.background = BackgroundTask(
-            in_session, runtime, queries.warm_risks, active_matrix(runtime.settings), scope,
+            in_session, runtime, queries.warm_after, active_matrix(runtime.settings), scope,
             listing, pieces, runtime.settings.aggregation)
     return response
 
