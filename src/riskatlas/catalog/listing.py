@@ -40,6 +40,7 @@ from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import Measure, Risk, RiskMeasure, RiskState
 from riskatlas.catalog.scoring import EFFECTIVE_STATUSES, residual
 from riskatlas.generation import READ_GENERATION
+from riskatlas.search.service import fts_lengths
 from riskatlas.sharing.policy import Scope
 
 # The filter columns the index holds: a list filter's name -> the risks column.
@@ -77,6 +78,7 @@ class ListIndex:
     effective: tuple[dict[int, list[int]], dict[int, list[tuple[int, str, int, int]]]] | None = (
         None)
     heat: dict[Any, dict[tuple[int, int], int]] = field(default_factory=dict)
+    lengths: dict[str, Any] = field(default_factory=dict)  # entity -> search.bm25.Lengths
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -364,6 +366,14 @@ def ranked(gen: ListIndex, entity: str, q: str,
         gen.matches[(entity, q)] = found
         gen.matched += len(ids)
     return found
+
+
+def search_lengths(gen: ListIndex, session: Session, entity: str) -> Any:
+    """The full-text index's document lengths for one generation (SQLite: what ranking a
+    search by hand needs, search.service.fts_lengths; None on PostgreSQL)."""
+    if entity not in gen.lengths:
+        gen.lengths[entity] = fts_lengths(session, entity)
+    return gen.lengths[entity]
 
 
 def page(ordered: Iterable[int], chosen: frozenset[int] | set[int], offset: int,

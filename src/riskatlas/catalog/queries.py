@@ -335,8 +335,8 @@ def _from_index(
                   if name == "residual_level" else index.sets[name])
         chosen = chosen & lst.union(groups, values)  # values naming nothing: nothing
     if q is not None and q.strip():
-        ordered, matched = lst.ranked(index, "risk", q,
-                                      lambda: all_matches(session, RISK_SEARCH, q))
+        ordered, matched = lst.ranked(index, "risk", q, lambda: all_matches(
+            session, RISK_SEARCH, q, lambda: lst.search_lengths(index, session, "risk")))
         return len(matched & chosen), lst.page(ordered, chosen, offset, limit)
     if not sort:
         ordered = index.keys
@@ -390,6 +390,7 @@ def warm_risks(session: Session, matrix: Matrix, scope: Scope, listing: lst.List
     parts = pieces.at(index.number)
     missing = sorted(lst.visible(index, session, scope) - parts.keys())
     lst.all_links(index, session)
+    lst.search_lengths(index, session, "risk")
     if len(missing) >= WARM_IN_BULK:
         return rec.fill(session, matrix, scope, set(missing), aggregation, pieces, index.number)
     for start in range(0, len(missing), _WARM_PAGE):  # built as pages build them
