@@ -162,3 +162,36 @@ def test_a_bulk_fill_builds_what_pages_build_and_only_what_the_scope_sees(node: 
             assert queries.warm_risks(session, matrix, scope, listing.Listing(), warm) == len(ids)
             assert warm.parts == bulk.parts
             assert queries.warm_risks(session, matrix, scope, listing.Listing(), warm) == 0
+
+
+def test_a_warm_page_or_detail_is_answered_from_memory(node: Node) -> None:
+    """Once a scope's records are built for the read generation, its list pages (any filter
+    or order, and searches asked before) and details run no statement on the pool's
+    connections (web.deps.read `known`); after a change they read the database again."""
+    from sqlalchemy import event
+
+    reuse, fresh = _apps(node.db_url)
+    engine = reuse.app.state.runtime.engine  # type: ignore[attr-defined]
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda conn, cursor, sql, *rest: statements.append(sql))
+    headers = node.headers("kgz_editor")
+    paths = ["/api/v1/risks?limit=2", "/api/v1/risks?sort=-likelihood&offset=1",
+             "/api/v1/risks?q=hidden", f"/api/v1/risks/{RISK}"]
+    for path in paths:  # the first answers build the generation's parts
+        assert reuse.get(path, headers=headers).status_code == 200
+    # other URLs than above, so that no kept answer (web.cache) is what answers them
+    for path in ["/api/v1/risks?limit=1&offset=1", "/api/v1/risks?sort=-likelihood&limit=5",
+                 "/api/v1/risks?q=hidden&limit=1", "/api/v1/risks?limit=3&domain=borders",
+                 f"/api/v1/risks/{RISK.lower()}"]:
+        expected = fresh.get(path, headers=headers).json()  # (the same engine: before)
+        statements.clear()
+        answer = reuse.get(path, headers=headers)
+        assert statements == [], path
+        assert answer.status_code == 200
+        assert answer.json() == expected, path
+    result = cli("risks", "edit", RISK, "--set", "title.en=Renamed", "--db", node.db_url)
+    assert result.exit_code == 0, result.output
+    answer = reuse.get(f"/api/v1/risks/{RISK}", headers=headers)
+    assert answer.json()["title"]["en"] == "Renamed"
+    assert statements  # the new generation was read from the database

@@ -119,7 +119,11 @@ class Listing:
         kept = self._kept
         return kept[max(kept)] if kept else None
 
-    def at(self, session: Session) -> ListIndex:
+    def at(self, session: Session, known: int | None = None) -> ListIndex:
+        """The index of the session's read generation; `known`: a generation the caller read
+        itself (web.deps.read's reads from memory), whose index is used if it is kept."""
+        if known is not None and known in self._kept:
+            return self._kept[known]
         number = int(session.connection().execute(READ_GENERATION).scalar() or 0)
         found = self._kept.get(number)
         if found is not None:

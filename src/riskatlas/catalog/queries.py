@@ -286,19 +286,20 @@ def list_risks(
     limit: int | None = None, offset: int = 0, extra: list[ColumnElement[bool]] | None = None,
     q: str | None = None, aggregation: str = "max", sort: str | None = None,
     raw_json: bool = False, pieces: rec.Pieces | None = None,
-    listing: lst.Listing | None = None,
+    listing: lst.Listing | None = None, known: int | None = None,
 ) -> tuple[int, list[Any]]:
     """Total count and one page of the risks the scope allows and the filters select.
 
     With a search text `q` (not None and not blank), only matching risks count, best match
     first (see docs/search.md); without one, the page is ordered by `sort` (a field of
     RISK_SORTS, `-` in front for descending; default key). `raw_json`: texts as stored JSON,
-    for answers only orjson writes (records.risk_records).
+    for answers only orjson writes (records.risk_records). `known`: the read generation the
+    caller read, for a read from the list index's memory (web.deps.read).
     """
     if filters.strict:
         filters.check(session, matrix)
     if listing is not None and not extra:
-        index = listing.at(session)
+        index = listing.at(session, known)
         total, ids = _from_index(session, matrix, scope, filters, limit, offset, q, sort,
                                  index)
         return total, rec.risk_records(
@@ -414,10 +415,10 @@ def warm_after(session: Session, matrix: Matrix, scope: Scope, listing: lst.List
 
 def risk_answer(session: Session, matrix: Matrix, scope: Scope, key: str,
                 listing: lst.Listing, pieces: rec.Pieces, aggregation: str = "max",
-                ) -> tuple[Any, int]:
+                known: int | None = None) -> tuple[Any, int]:
     """get_risk through the list index and the reused parts (as list_risks): the record as
     one orjson.Fragment, and its version (for the ETag). NotFound as get_risk."""
-    index = listing.at(session)
+    index = listing.at(session, known)
     rid = index.ids.get(key.upper())
     if rid is None or rid not in lst.visible(index, session, scope):
         raise NotFound(f"no risk {key!r}")

@@ -226,7 +226,8 @@ async def list_risks(
                                   q=q, sort=sort,
                                   aggregation=runtime.settings.aggregation, raw_json=True,
                                   pieces=getattr(request.app.state, "pieces", None),
-                                  listing=listing, threaded=bool(q) and listing is None)
+                                  listing=listing, threaded=bool(q) and listing is None,
+                                  known=_known(request, listing))
     except queries.FilterError as exc:
         raise _bad_filters(exc) from None
     return _warming(request, runtime, scope, OrjsonResponse(
@@ -246,12 +247,19 @@ def _warming(request: Request, runtime: Runtime, scope: Scope,
     return response
 
 
+def _known(request: Request, listing: Any) -> int | None:
+    """The read generation web.cache read for this request, to try the list index's memory
+    first (web.deps.read); None without the index."""
+    known = getattr(request.state, "read_generation", None)
+    return known if listing is not None and isinstance(known, int) else None
+
+
 def _risk_answer(session: Session, runtime: Runtime, scope: Scope, key: str, listing: Any,
-                 pieces: Any) -> OrjsonResponse:
+                 pieces: Any, known: int | None = None) -> OrjsonResponse:
     try:
         record, version = queries.risk_answer(session, active_matrix(runtime.settings), scope,
                                               key, listing, pieces,
-                                              runtime.settings.aggregation)
+                                              runtime.settings.aggregation, known)
     except queries.NotFound:
         raise ApiError(404, "not_found", f"No risk {key!r}.") from None
     return OrjsonResponse(record, headers={"ETag": f'"{version}"'})
@@ -319,7 +327,8 @@ def _routes(entity: str) -> None:
         pieces = getattr(request.app.state, "pieces", None)
         if entity == "risks" and listing is not None and pieces is not None:
             return _warming(request, runtime, scope, await read(
-                runtime, _risk_answer, runtime, scope, key, listing, pieces))
+                runtime, _risk_answer, runtime, scope, key, listing, pieces,
+                known=_known(request, listing)))
         # Texts as stored JSON: the answer is written by orjson only (records.risk_records)
         return _with_etag(await read(runtime, _get, runtime, scope, entity, key, True))
 

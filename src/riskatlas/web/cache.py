@@ -26,7 +26,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from riskatlas.web.deps import Principals, credential_of, run_db
+from riskatlas.web.deps import Principals, credential_of
 from riskatlas.web.errors import ApiError
 
 # Seconds an answer is kept at most: every change moves the generation, so this only bounds
@@ -110,7 +110,10 @@ class CachedReads:
         state = scope["app"].state
         cache: ReadCache = state.read_cache
         principals: Principals = state.principals
-        gen = await run_db(state.runtime, principals.generation.read)
+        gen = principals.generation.read_now()
+        # For the route: a read it can answer from the memory of this generation needs no
+        # database (web.deps.read `known`).
+        scope.setdefault("state", {})["read_generation"] = gen
         try:
             principal = await principals.of(request, gen)
         except ApiError:  # a token the route refuses (401), through the usual error answer

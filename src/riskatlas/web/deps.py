@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import UnboundExecutionError
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
@@ -46,14 +47,26 @@ async def run_db(runtime: Runtime, fn: Callable[..., T], *args: Any, **kwargs: A
 
 
 async def read(runtime: Runtime, fn: Callable[..., T], *args: Any, threaded: bool = False,
-               **kwargs: Any) -> T:
+               known: int | None = None, **kwargs: Any) -> T:
     """run_db with a short session of its own, passed first: `fn(session, *args)`. Read
     routes use this rather than SessionDep, so the connection goes back to the pool as soon
     as the records are read (and FastAPI has no generator dependency to unwind).
 
     `threaded`: always in the thread pool, for reads that may take tens of milliseconds (a
     search for a common word): there SQLite works without holding the GIL, and the event loop
-    keeps answering other requests meanwhile."""
+    keeps answering other requests meanwhile.
+
+    `known`: the read generation the request has just read (web.cache). `fn` is then first
+    tried on the event loop with a session bound to no database, as `fn(session, *args,
+    known=known)`: a read that finds everything in the memory of that generation (the list
+    index and the reused parts) answers with no connection, no transaction and no thread; the
+    first statement it would run raises, and the read runs as usual, without `known`."""
+    if known is not None:
+        try:
+            with Session() as unbound:
+                return fn(unbound, *args, known=known, **kwargs)
+        except UnboundExecutionError:
+            pass
     if threaded:
         return await run_in_threadpool(in_session, runtime, fn, *args, **kwargs)
     return await run_db(runtime, in_session, runtime, fn, *args, **kwargs)
