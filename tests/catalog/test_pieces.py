@@ -180,6 +180,8 @@ def test_a_warm_page_or_detail_is_answered_from_memory(node: Node) -> None:
              "/api/v1/risks?q=hidden", f"/api/v1/risks/{RISK}"]
     for path in paths:  # the first answers build the generation's parts
         assert reuse.get(path, headers=headers).status_code == 200
+    # ... in the app's warming thread, apart from the requests: wait until it has done them
+    reuse.app.state.warmer.submit(lambda: None).result(timeout=60)  # type: ignore[attr-defined]
     # other URLs than above, so that no kept answer (web.cache) is what answers them
     for path in ["/api/v1/risks?limit=1&offset=1", "/api/v1/risks?sort=-likelihood&limit=5",
                  "/api/v1/risks?q=hidden&limit=1", "/api/v1/risks?limit=3&domain=borders",

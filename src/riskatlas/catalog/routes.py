@@ -7,6 +7,8 @@ a 404. Writes need an editor of the owner organisation and the record's current 
 from __future__ import annotations
 
 import io
+import logging
+from concurrent.futures import Future
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
@@ -14,7 +16,6 @@ from pydantic import WithJsonSchema
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from starlette.background import BackgroundTask
 
 from riskatlas.catalog import checks, edits, queries
 from riskatlas.catalog.files import dump_yaml, write_csv
@@ -59,6 +60,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 ERRORS = errors(401)  # an unknown, expired or malformed token, on any route that reads it
+_log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 Multi = Annotated[list[str] | None, Query()]
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -236,15 +238,27 @@ async def list_risks(
 
 def _warming(request: Request, runtime: Runtime, scope: Scope,
              response: OrjsonResponse) -> OrjsonResponse:
-    """After the answer is sent, build the records of every risk the scope may see
-    (queries.warm_risks), once per scope and read generation, in the thread pool."""
+    """Have the app's warming thread build the records of every risk the scope may see
+    (queries.warm_risks), once per scope and read generation, apart from this request."""
     listing = getattr(request.app.state, "listing", None)
     pieces = getattr(request.app.state, "pieces", None)
-    if listing is not None and pieces is not None and pieces.begin(scope.risks):
-        response.background = BackgroundTask(
-            in_session, runtime, queries.warm_after, active_matrix(runtime.settings), scope,
-            listing, pieces, runtime.settings.aggregation)
+    warmer = getattr(request.app.state, "warmer", None)
+    if (listing is not None and pieces is not None and warmer is not None
+            and pieces.begin(scope.risks)):
+        try:
+            job = warmer.submit(in_session, runtime, queries.warm_after,
+                                active_matrix(runtime.settings), scope, listing, pieces,
+                                runtime.settings.aggregation)
+        except RuntimeError:  # shutting down
+            pieces.end()
+        else:
+            job.add_done_callback(_failed_warming)
     return response
+
+
+def _failed_warming(job: Future[int]) -> None:
+    if not job.cancelled() and job.exception() is not None:
+        _log.error("building reused parts failed", exc_info=job.exception())
 
 
 def _known(request: Request, listing: Any) -> int | None:

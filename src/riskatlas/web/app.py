@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -56,6 +57,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.freeze()
     yield
     app.state.principals.generation.close()  # the connection kept for short reads
+    app.state.warmer.shutdown(wait=False, cancel_futures=True)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -70,6 +72,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         if runtime.settings.read_cache_mb > 0 else None)
     # The list index (catalog.listing): risk list and search pages as set operations.
     app.state.listing = listing.Listing() if runtime.settings.read_index else None
+    # One thread that builds reused parts after answers (catalog.routes._warming), apart from
+    # the request: a client's next request must not wait for it, and one build runs at a time.
+    app.state.warmer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskatlas-warm")
     app.state.principals = Principals(runtime, Generation(runtime))
     app.add_middleware(CachedReads)
     errors.install(app, runtime.settings.max_body_bytes)  # after: its checks run first
