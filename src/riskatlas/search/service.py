@@ -255,12 +255,15 @@ def all_matches(session: Session, entity: str | Indexed, q: str,
     if not groups:
         return []
     if _postgresql(session):
-        doc = SearchDocument
-        ts = cast(bindparam("tsq", tsquery(groups)), TSQUERY)
-        rank = func.ts_rank(doc.tsv, ts)
-        stmt = select(doc.record_id, rank).where(
-            doc.entity == indexed.entity, doc.tsv.op("@@")(ts)).order_by(rank.desc())
-        return [(int(rid), float(rank)) for rid, rank in session.execute(stmt)]
+        # On the driver's cursor, by hand, as on SQLite below: thousands of (id, rank) rows,
+        # which psycopg gives as int and float; SQLAlchemy's result rows and the conversions
+        # cost as much CPU again in the server process (py-spy, benchmarks/README.md).
+        driver: Any = session.connection().connection.driver_connection
+        return driver.execute(
+            "SELECT record_id, ts_rank(tsv, query) AS rank "
+            "FROM search_documents, CAST(%s AS tsquery) AS query "
+            "WHERE entity = %s AND tsv @@ query ORDER BY rank DESC",
+            (tsquery(groups), indexed.entity)).fetchall()
     fts = fts_table(indexed.entity)
     connection = _sqlite(session)
     words = bm25.phrases(groups) if lengths is not None else None
