@@ -44,8 +44,9 @@ class Settings(BaseSettings):
         "(0: off; see docs/api.md)."
     )
     read_index: bool = Field(
-        True, description="Keep the risk list's filter, sort and search-match columns in "
-        "memory per server process, for one read generation (see docs/api.md)."
+        True, description="Keep the risk list's filter, sort and search-match columns, and "
+        "the risks' records, in memory per server process, for one read generation (see "
+        "docs/api.md)."
     )
     inline_reads: bool | None = Field(
         None, description="Run short database reads (a page, a record) on the server's event "

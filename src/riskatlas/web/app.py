@@ -66,10 +66,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime = Runtime(settings or get_settings())
     logs.configure(runtime.settings.log_format, runtime.settings.log_level)
     app.state.read_cache = ReadCache(runtime.settings.read_cache_mb << 20)
-    # Reused caller-independent parts of risk answers (catalog.records.Pieces): about 3 KB a
-    # risk, so the same setting bounds them; 0 turns every kind of answer reuse off.
-    app.state.pieces = (records.Pieces((runtime.settings.read_cache_mb << 20) // 3000)
-                        if runtime.settings.read_cache_mb > 0 else None)
+    # The caller-independent parts of risk records (catalog.records.Pieces), about 3 KB a
+    # risk: with the list index, the read path of risk pages (not copies of answers: every
+    # page is still filtered, ordered, searched and checked against the caller's scope), so
+    # they go with it, bounded like kept answers (64 MB when those are off).
+    app.state.pieces = (records.Pieces(((runtime.settings.read_cache_mb or 64) << 20) // 3000)
+                        if runtime.settings.read_index else None)
     # The list index (catalog.listing): risk list and search pages as set operations.
     app.state.listing = listing.Listing() if runtime.settings.read_index else None
     # One thread that builds reused parts after answers (catalog.routes._warming), apart from
