@@ -897,6 +897,9 @@ def parse_args() -> argparse.Namespace:
                         "account and token for all clients (default load: closed)")
     parser.add_argument("--probe", type=int, default=40, help="requests per endpoint of the "
                         "one-client probe (0: none)")
+    parser.add_argument("--warmup", type=float, default=5.0,
+                        help="seconds of each load before the measured window (at least 2 "
+                        "think times)")
     parser.add_argument("--access-log", action="store_true", help="keep uvicorn's access log")
     parser.add_argument("--report", type=Path, help="print the tables of a results file "
                         "again (run nothing)")
@@ -1022,7 +1025,7 @@ def main() -> None:
                     probes = {"app": probe(app, accounts, mix, args.probe, db),
                               "baseline": probe(baseline, accounts, mix, args.probe, none)}
                 results["probe"] = probes
-            warmup = max(5.0, 2 * load.think)
+            warmup = max(args.warmup, 2 * load.think)
             figures: dict[str, Any] = {"describe": load.describe()}
             for name, server, procs in (("app", app, db), ("baseline", baseline, none)):
                 with synth.step(f"{load.name}: {name}, {args.clients} clients, {warmup:.0f} s "
