@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -98,6 +99,16 @@ def acting(session: Any, username: str | None) -> tuple[Any, Who]:
 def fail(message: str, code: int = 1) -> NoReturn:
     err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def option_date(name: str, value: str | None) -> date | None:
+    """An option's YYYY-MM-DD date (None when not given); exit 2 naming the option otherwise."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{name}: not a date (YYYY-MM-DD): {value!r}", 2)
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import ipaddress
 from functools import cached_property, lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -77,6 +77,14 @@ class Settings(BaseSettings):
         False, description="Let anyone read /metrics (default: an administrator's session or "
         "API token only)."
     )
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object, info: ValidationInfo) -> object:
+        """`warning` is WARNING, `JSON` is json: operators write either."""
+        if not isinstance(value, str):
+            return value
+        return value.upper() if info.field_name == "log_level" else value.lower()
 
     @field_validator("trusted_proxies")
     @classmethod

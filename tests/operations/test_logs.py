@@ -109,3 +109,15 @@ def test_console_format_is_readable(db_url: str, capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     assert "request" in err and "/healthz" in err and not err.lstrip().startswith("{")
     create_app(Settings(database_url=db_url))  # back to JSON for the tests after this one
+
+
+def test_log_settings_are_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    from riskatlas.config import Settings
+
+    monkeypatch.setenv("RISKATLAS_LOG_LEVEL", "warning")
+    monkeypatch.setenv("RISKATLAS_LOG_FORMAT", "Console")
+    settings = Settings()
+    assert (settings.log_level, settings.log_format) == ("WARNING", "console")
+    monkeypatch.setenv("RISKATLAS_LOG_LEVEL", "loud")
+    with pytest.raises(ValueError, match="log_level"):
+        Settings()

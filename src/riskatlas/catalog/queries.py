@@ -384,7 +384,7 @@ def warm_risks(session: Session, matrix: Matrix, scope: Scope, listing: lst.List
                pieces: rec.Pieces, aggregation: str = "max") -> int:
     """Build the reused parts (records.Pieces) of every risk the scope allows that the current
     read generation lacks, and every risk's links in the list index: the API runs this after
-    an answer (in the thread pool), once per scope and generation, so that the next pages of
+    an answer (in its warming thread), once per scope and generation, so that the next pages of
     any filter, order or search are set operations over records already built. Returns the
     number of parts built."""
     index = listing.at(session)

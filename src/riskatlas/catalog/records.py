@@ -350,8 +350,8 @@ class Pieces:
 
     Pages fill the parts they show; `fill` builds every part a scope may see in bulk (one
     statement per table, ~0.1 ms a risk instead of ~0.25 ms page by page), which the API runs
-    after answering (catalog.queries.warm_risks), so that later pages of any order, filter or
-    search find their records built.
+    after answering, in a thread of its own (catalog.queries.warm_risks), so that later pages
+    of any order, filter or search find their records built.
     """
 
     def __init__(self, max_records: int) -> None:

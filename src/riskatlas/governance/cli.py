@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from riskatlas.cli_options import (
     acting,
     err,
     fail,
+    option_date,
     report,
     runtime,
     scope_of,
@@ -69,15 +69,6 @@ class MeetingKind(StrEnum):
 
 ProposalId = Annotated[int, typer.Argument(help="The proposal's id.", min=1, max=2**31 - 1)]
 Comment = Annotated[str | None, typer.Option(help="A comment kept with it.")]
-
-
-def _day(name: str, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{name}: not a date (YYYY-MM-DD): {value!r}", 2)
 
 
 def _record_file(path: Path) -> dict[str, Any]:
@@ -181,7 +172,7 @@ def create(
 ) -> None:
     """Propose a change (--set FIELD=VALUE ...), a new record (--file, and/or --set) or a
     retirement. Prints the new proposal's id alone on the last line."""
-    day = _day("--deadline", deadline)
+    day = option_date("--deadline", deadline)
     try:
         changes = edits.parse_assignments(sets or [])
     except ValueError as exc:
@@ -350,7 +341,7 @@ def meetings_add(
     db: Db = None, as_user: As = None,
 ) -> None:
     """Add a meeting; prints its id alone on the last line."""
-    when = _day("--date", day)
+    when = option_date("--date", day)
     assert when is not None
     with runtime(db).transaction() as session:
         principal, author = acting(session, as_user)

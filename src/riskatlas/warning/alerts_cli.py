@@ -15,7 +15,18 @@ from rich.console import Console
 from rich.table import Table
 
 from riskatlas.catalog.models import Risk
-from riskatlas.cli_options import CLI, As, Db, Fmt, acting, err, fail, runtime, scope_of
+from riskatlas.cli_options import (
+    CLI,
+    As,
+    Db,
+    Fmt,
+    acting,
+    err,
+    fail,
+    option_date,
+    runtime,
+    scope_of,
+)
 from riskatlas.output import Format, emit
 from riskatlas.warning import alerts as service
 from riskatlas.warning import episodes as ep
@@ -47,15 +58,6 @@ Indicators = Annotated[Path | None, typer.Option(
     exists=True, dir_okay=False, readable=True)]
 Until = Annotated[str | None, typer.Option(help="Last day evaluated (YYYY-MM-DD; default: the "
                                            "date of the newest event).")]
-
-
-def _day(name: str, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{name}: not a date (YYYY-MM-DD): {value!r}", 2)
 
 
 def _indicators(session: Any, path: Path | None) -> list[Indicator]:
@@ -103,11 +105,11 @@ def run(
     with rt.transaction() as session:
         scope = scope_of(None)
         chosen = _indicators(session, indicators)
-        last = _day("--until", until) or _newest(session, scope)
+        last = option_date("--until", until) or _newest(session, scope)
         if last is None:
             err.print("No events stored: nothing to evaluate.")
             return
-        first = _day("--since", since) or (
+        first = option_date("--since", since) or (
             period_of(last, "week").start - timedelta(weeks=periods - 1))
         if first > last:
             fail("--since is after --until", 2)
@@ -135,7 +137,7 @@ def backtest(
 ) -> None:
     """Replay the stored events period by period with no look-ahead (a period's alerts use only
     the events up to it) and print the alerts that would have been raised; nothing is stored."""
-    first, last = _day("--since", since), _day("--until", until)
+    first, last = option_date("--since", since), option_date("--until", until)
     assert first is not None and last is not None
     if first > last:
         fail("--since is after --until", 2)
@@ -212,7 +214,7 @@ def list_(
     """List alerts, newest period and most severe first (those you may see with --as)."""
     filters = service.AlertFilters(status=status, country=country, indicator=indicator,
                                    risk=risk, min_severity=min_severity,
-                                   since=_day("--since", since))
+                                   since=option_date("--since", since))
     with runtime(db).transaction() as session:
         principal, _ = acting(session, as_user)
         try:
