@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +9,18 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from riskatlas.cli_options import CLI, As, Db, Fmt, acting, err, fail, runtime, scope_of
+from riskatlas.cli_options import (
+    CLI,
+    As,
+    Db,
+    Fmt,
+    acting,
+    err,
+    fail,
+    option_date,
+    runtime,
+    scope_of,
+)
 from riskatlas.output import Format, emit
 from riskatlas.warning import service
 from riskatlas.warning.ingest import EventImportError
@@ -90,15 +100,6 @@ def import_(
     err.print(result.summary(), markup=False, highlight=False, soft_wrap=True)
 
 
-def _since(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"--since: not a date (YYYY-MM-DD): {value!r}", 2)
-
-
 @events_app.command("list")
 def list_(
     db: Db = None, fmt: Fmt = Format.table, country: Country = None, source: Source = None,
@@ -107,7 +108,8 @@ def list_(
     as_user: As = None,
 ) -> None:
     """List the newest events (those you may see with --as)."""
-    filters = service.EventFilters(country=country, source=source, since=_since(since))
+    filters = service.EventFilters(country=country, source=source,
+                                   since=option_date("--since", since))
     with runtime(db).transaction() as session:
         principal, _ = acting(session, as_user)
         total, rows = service.list_events(session, scope_of(principal), filters, limit)
@@ -120,7 +122,8 @@ def stats(
     since: Since = None, as_user: As = None,
 ) -> None:
     """Counts of stored events by source, country and event type, with first and last dates."""
-    filters = service.EventFilters(country=country, source=source, since=_since(since))
+    filters = service.EventFilters(country=country, source=source,
+                                   since=option_date("--since", since))
     with runtime(db).transaction() as session:
         principal, _ = acting(session, as_user)
         data = service.stats(session, scope_of(principal), filters)
