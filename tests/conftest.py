@@ -22,6 +22,7 @@ from riskatlas.db import get_engine
 from riskatlas.migrate import upgrade
 from riskatlas.parties.service import seed
 from riskatlas.runtime import Runtime
+from riskatlas.web.app import settle_warmers
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PG_URL = os.environ.get(
@@ -70,6 +71,9 @@ def postgres_url() -> Iterator[str]:
 
 
 def _truncate_postgres(url: str) -> None:
+    # An app of an earlier test may still be building reused parts (its warming thread): that
+    # read and TRUNCATE take their locks in different orders and deadlock.
+    settle_warmers()
     engine = get_engine(url)
     with engine.begin() as conn:
         tables = conn.execute(text(

@@ -20,6 +20,7 @@ from riskatlas.parties.service import seed
 from riskatlas.runtime import Runtime
 from riskatlas.search.service import search
 from riskatlas.sharing.policy import Principal, Scope, scope_for
+from riskatlas.web.app import settle_warmers
 from tests.helpers import load
 from tests.search.test_bulk_index import _catalog
 from tests.search.test_search import CATALOG
@@ -67,6 +68,7 @@ def _prepare(url: str, files: list[Path]) -> Runtime:
 def engines(request: pytest.FixtureRequest, sqlite_template: Path,
             tmp_path: Path) -> dict[str, Runtime]:
     postgres = request.getfixturevalue("postgres_url")  # skipped without a server
+    settle_warmers()  # as the db_url fixture does (tests/conftest.py)
     engine = create_engine(postgres)
     with engine.begin() as conn:  # empty it, as the db_url fixture does
         tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname='public' "

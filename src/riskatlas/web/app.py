@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -60,6 +61,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.warmer.shutdown(wait=False, cancel_futures=True)
 
 
+# Every app's warming thread in this process, for whoever must wait until none is reading (the
+# tests, before they empty the database: a fill still reading then deadlocks with TRUNCATE).
+WARMERS: weakref.WeakSet[ThreadPoolExecutor] = weakref.WeakSet()
+
+
+def settle_warmers(timeout: float = 60) -> None:
+    """Wait until every warming thread of this process has finished what it was given."""
+    for warmer in list(WARMERS):
+        try:
+            warmer.submit(lambda: None).result(timeout=timeout)
+        except RuntimeError:  # shut down
+            continue
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Risk Atlas", version=__version__, openapi_url="/api/openapi.json",
                   docs_url=None, redoc_url=None, lifespan=_lifespan)  # docs: web.docs
@@ -77,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # One thread that builds reused parts after answers (catalog.routes._warming), apart from
     # the request: a client's next request must not wait for it, and one build runs at a time.
     app.state.warmer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskatlas-warm")
+    WARMERS.add(app.state.warmer)
     app.state.principals = Principals(runtime, Generation(runtime))
     app.add_middleware(CachedReads)
     errors.install(app, runtime.settings.max_body_bytes)  # after: its checks run first
