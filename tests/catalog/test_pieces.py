@@ -149,7 +149,7 @@ def test_a_bulk_fill_builds_what_pages_build_and_only_what_the_scope_sees(node: 
             bulk, paged = records.Pieces(10_000), records.Pieces(10_000)
             bulk.at(index.number)
             assert records.fill(session, matrix, scope, seen, "max", bulk,
-                                index.number) == len(seen) >= 2
+                                index.number, index.ids) == len(seen) >= 2
             ids = sorted(seen)
             queries.list_risks(session, matrix, scope, queries.RiskFilters(), pieces=paged,
                                raw_json=True)

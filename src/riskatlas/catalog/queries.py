@@ -302,10 +302,8 @@ def list_risks(
         index = listing.at(session, known)
         total, ids = _from_index(session, matrix, scope, filters, limit, offset, q, sort,
                                  index)
-        return total, rec.risk_records(
-            session, matrix, scope, aggregation=aggregation, raw_json=raw_json, pieces=pieces,
-            chosen=lst.Chosen(ids, scope.risks, index.number),
-            visible_links=lambda page: lst.visible_links(index, session, scope, page))
+        return total, _indexed_records(session, matrix, scope, index, ids, aggregation,
+                                       pieces, raw_json)
     by_residual = bool(filters.residual_level) or (sort or "").lstrip("-") == "residual_level"
     residual = residual_level(session, matrix, scope) if by_residual else None
     where = filters.where(matrix, residual) + (extra or [])
@@ -393,14 +391,11 @@ def warm_risks(session: Session, matrix: Matrix, scope: Scope, listing: lst.List
     lst.all_links(index, session)
     lst.search_lengths(index, session, "risk")
     if len(missing) >= WARM_IN_BULK:
-        return rec.fill(session, matrix, scope, set(missing), aggregation, pieces, index.number)
+        return rec.fill(session, matrix, scope, set(missing), aggregation, pieces, index.number,
+                        index.ids)
     for start in range(0, len(missing), _WARM_PAGE):  # built as pages build them
-        rec.risk_records(session, matrix, scope, aggregation=aggregation, raw_json=True,
-                         pieces=pieces,
-                         chosen=lst.Chosen(missing[start:start + _WARM_PAGE], scope.risks,
-                                           index.number),
-                         visible_links=lambda page: lst.visible_links(index, session, scope,
-                                                                      page))
+        _indexed_records(session, matrix, scope, index, missing[start:start + _WARM_PAGE],
+                         aggregation, pieces)
     return len(missing)
 
 
@@ -422,11 +417,19 @@ def risk_answer(session: Session, matrix: Matrix, scope: Scope, key: str,
     rid = index.ids.get(key.upper())
     if rid is None or rid not in lst.visible(index, session, scope):
         raise NotFound(f"no risk {key!r}")
-    record = rec.risk_records(
-        session, matrix, scope, aggregation=aggregation, raw_json=True, pieces=pieces,
-        chosen=lst.Chosen([rid], scope.risks, index.number),
-        visible_links=lambda page: lst.visible_links(index, session, scope, page))[0]
+    record = _indexed_records(session, matrix, scope, index, [rid], aggregation, pieces)[0]
     return record, index.versions[rid]
+
+
+def _indexed_records(session: Session, matrix: Matrix, scope: Scope, index: lst.ListIndex,
+                     ids: list[int], aggregation: str, pieces: rec.Pieces | None,
+                     raw_json: bool = True) -> list[Any]:
+    """The records of `ids`, chosen from the scope's ids in the list index, with the visible
+    links the index keeps (records.risk_records)."""
+    return rec.risk_records(
+        session, matrix, scope, aggregation=aggregation, raw_json=raw_json, pieces=pieces,
+        chosen=lst.Chosen(ids, scope.risks, index.number),
+        visible_links=lambda page: lst.visible_links(index, session, scope, page))
 
 
 def get_risk(

@@ -407,13 +407,12 @@ def _part(matrix: Matrix, record: Record) -> tuple[bytes, int, int]:
 
 
 def fill(session: Session, matrix: Matrix, scope: Scope, wanted: set[int] | frozenset[int],
-         aggregation: str, pieces: Pieces, generation: int) -> int:
+         aggregation: str, pieces: Pieces, generation: int, by_key: dict[str, int]) -> int:
     """Build in bulk the parts of the risks in `wanted` (ids the scope allows, chosen in this
-    transaction's read `generation`) and keep them; the number built."""
+    transaction's read `generation`, whose key -> id map is `by_key`) and keep them; the
+    number built."""
     if not wanted:
         return 0
-    by_key: dict[str, int] = {key: rid for key, rid in session.connection().execute(
-        select(Risk.key, Risk.id).where(scope.risks))}
     built = {by_key[record["key"]]: _part(matrix, record)
              for record in risk_records(session, matrix, scope, aggregation=aggregation,
                                         raw_json=True, callers=False)
