@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         None, description="Folder for the backup `riskatlas db upgrade` takes first (default: "
         "`backups` beside the SQLite file; for PostgreSQL, in the current directory)."
     )
+    event_columns: str | None = Field(
+        None, description="Folder of the early-warning engine's columnar copy of the events "
+        "(derived data, built again when missing; default: `<file>.columns` beside a SQLite "
+        "file, else the user's cache folder). `off`: every evaluation reads the events table "
+        "(see docs/early-warning.md)."
+    )
 
     log_format: Literal["json", "console"] = Field(
         "json", description="Server log lines: `json` (one JSON object a line) or `console` "

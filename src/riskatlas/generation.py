@@ -33,7 +33,8 @@ from riskatlas.runtime import Runtime
 # Events (early warning) too: no reused answer reads them (web.cache keeps risk and measure
 # answers only), and SQLite's row triggers would add a write to each of millions of imported rows.
 UNRELATED = frozenset({"audit_log", "audit_head", "web_sessions", "login_attempts",
-                       "read_generation", "events", "alerts", "warning_marks", "peers"})
+                       "read_generation", "events", "alerts", "warning_marks", "peers",
+                       "event_epoch"})
 UNRELATED_COLUMNS = {"api_tokens": frozenset({"last_used_at"})}
 
 _READ_SQL = "SELECT n FROM read_generation WHERE id = 1"

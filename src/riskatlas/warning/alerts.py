@@ -34,6 +34,7 @@ from riskatlas.warning.indicators import Indicator
 from riskatlas.warning.models import ALERT_STATUSES, TIERS, Alert, Event
 from riskatlas.warning.periods import PeriodKind, period_of
 from riskatlas.warning.service import DEFAULT_OWNER
+from riskatlas.warning.store import ColumnStore, Snapshot
 
 # Status changes by the commands and API: the verb and the status it sets
 ACTIONS = {"ack": "acknowledged", "dismiss": "dismissed", "escalate": "escalated"}
@@ -229,26 +230,31 @@ class RunResult:
 
 
 def run(session: Session, scope: Scope, indicators: list[Indicator], since: date, until: date,
-        who: Who, owner: str | None = None, changed: bool = False) -> RunResult:
+        who: Who, owner: str | None = None, changed: bool = False,
+        store: ColumnStore | None = None) -> RunResult:
     """Evaluate the indicators for the periods from `since` to `until` and store the alerts in
     the caller's transaction. An alert already stored keeps its status and has its figures
     updated; one that no longer fires is withdrawn (deleted) if nobody has acted on it yet.
     With `changed`, only the (indicator, geography) pairs with events written since the last
     such run are evaluated, from the earliest period of those events (`since` is then ignored;
-    the first such run evaluates the whole history), and only their alerts are withdrawn."""
+    the first such run evaluates the whole history), and only their alerts are withdrawn.
+    With a `store` (and the complete scope), the events are read through its columnar copy."""
     owner_key = owner or DEFAULT_OWNER
     owner_id = session.scalar(select(Organisation.id).where(Organisation.key == owner_key))
     if owner_id is None:
         raise AlertError(f"--owner: no organisation {owner_key!r}")
     tiers = audiences(session, owner_id)
     plan: changes.Plan | None = None
+    snap: Snapshot | None = None
     if changed:
         key = changes.mark_key(indicators, owner_key)
         seen = changes.newest(session)
         old = changes.read_mark(session, key)
         changes.write_mark(session, key, seen)
         if old is None:  # every event is new: the whole history, read once
-            since = first_day(session, scope, until) or until
+            snap = snapshot_of(session, scope, store)
+            since = (snap.first_day(until) if snap is not None
+                     else first_day(session, scope, until)) or until
         else:
             plan = changes.plan(session, scope.events, indicators,
                                 changes.changed_clause(session, old, seen), until)
@@ -257,28 +263,46 @@ def run(session: Session, scope: Scope, indicators: list[Indicator], since: date
                 _audit(session, who, indicators, result)
                 return result
             since = min(plan.since.values())
-    found = evaluate(session, scope, indicators, tiers, since, until, plan)
+    if snap is None:
+        snap = snapshot_of(session, scope, store)
+    found = evaluate(session, scope, indicators, tiers, since, until, plan, snap)
     return _store(session, indicators, found, since, until, who, plan)
+
+
+def snapshot_of(session: Session, scope: Scope, store: ColumnStore | None) -> Snapshot | None:
+    """The events through the columnar copy, when there is one and the scope is complete (the
+    copy holds every event); else None: read the table."""
+    if store is None or not scope.complete:
+        return None
+    return store.snapshot(session)
 
 
 def evaluate(session: Session, scope: Scope, indicators: list[Indicator],
              tiers: list[Audience], since: date, until: date, plan: changes.Plan | None = None,
-             ) -> list[tuple[Audience, series.Candidate]]:
+             snap: Snapshot | None = None) -> list[tuple[Audience, series.Candidate]]:
     """alerts.detect over the events the scope shows, read as columns: every indicator from
     `since` to `until`, or with a plan only its geographies and periods, each indicator then
-    reading its own geographies' events from as far back as its detector's window needs."""
-    start = first_day(session, scope, until)
+    reading its own geographies' events from as far back as its detector's window needs.
+    With `snap` (snapshot_of: the complete scope's events through the columnar copy), the
+    events are taken from it instead."""
+    start = snap.first_day(until) if snap is not None else first_day(session, scope, until)
     if start is None:
         return []
     if plan is None:
-        cols = read_columns(session, scope, indicators, until)
+        cols = snap.all() if snap is not None else read_columns(session, scope, indicators, until)
         return tiers_.kept(tiers_.detect(indicators, cols, tiers, since, until, start), tiers)
     found: dict[str, dict[str, series.Candidate]] = {a.tier: {} for a in tiers}
-    for indicator in indicators:
-        if not plan.only.get(indicator.key):
-            continue
-        cols = read_columns(session, scope, [indicator], until, [
-            plan.where([indicator.key]), Event.date >= plan.read_from([indicator])])
+    planned = [i for i in indicators if plan.only.get(i.key)]
+    window = None
+    if snap is not None and planned:  # the rows of every planned geography's windows, once
+        first = plan.read_from(planned)
+        window = snap.select(plan.mask(planned, first, until), since=first)
+    for indicator in planned:
+        if window is not None:
+            cols = window.take(plan.mask([indicator], plan.read_from([indicator]), until)(window))
+        else:
+            cols = read_columns(session, scope, [indicator], until, [
+                plan.where([indicator.key]), Event.date >= plan.read_from([indicator])])
         for tier, cells in tiers_.detect([indicator], cols, tiers, since, until, start,
                                          plan.only, plan.since).items():
             found[tier].update(cells)

@@ -28,6 +28,7 @@ from riskatlas.cli_options import (
     scope_of,
 )
 from riskatlas.output import Format, emit
+from riskatlas.runtime import Runtime
 from riskatlas.warning import alerts as service
 from riskatlas.warning import episodes as ep
 from riskatlas.warning.indicators import (
@@ -37,6 +38,7 @@ from riskatlas.warning.indicators import (
     load_indicators,
 )
 from riskatlas.warning.periods import period_of
+from riskatlas.warning.store import ColumnStore
 
 warning_app = typer.Typer(help="Early warning: evaluate the indicators over the stored events.",
                           no_args_is_help=True)
@@ -114,10 +116,17 @@ def run(
         if first > last:
             fail("--since is after --until", 2)
         try:
-            result = service.run(session, scope, chosen, first, last, CLI, owner, changed)
+            result = service.run(session, scope, chosen, first, last, CLI, owner, changed,
+                                 _store(rt))
         except service.AlertError as exc:
             fail(str(exc), 2)
     err.print(result.summary(), markup=False, highlight=False, soft_wrap=True)
+
+
+def _store(rt: Runtime) -> ColumnStore | None:
+    """The events' columnar copy (warning.store), saying on stderr when it is built."""
+    return ColumnStore.of(rt.settings, say=lambda m: err.print(
+        m, markup=False, highlight=False, soft_wrap=True))
 
 
 @warning_app.command("backtest")
@@ -149,12 +158,17 @@ def backtest(
             for problem in exc.problems:
                 err.print(problem, markup=False, highlight=False, soft_wrap=True)
             fail(f"{len(exc.problems)} problem(s) in the episodes file.", 2)
-    with runtime(db).transaction() as session:
+    rt = runtime(db)
+    with rt.transaction() as session:
         principal, _ = acting(session, as_user)
         chosen = _indicators(session, indicators)
         scope = scope_of(principal)
-        cols = service.read_columns(session, scope, chosen, last)
-        start = service.first_day(session, scope, last)
+        snap = service.snapshot_of(session, scope, _store(rt))
+        if snap is not None:
+            cols, start = snap.all(), snap.first_day(last)
+        else:
+            cols = service.read_columns(session, scope, chosen, last)
+            start = service.first_day(session, scope, last)
         seen = (service.countries_between(session, scope, first, last) if known is not None
                 else set())
     found = service.replay(chosen, cols, first, last, start=start)

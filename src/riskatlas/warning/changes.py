@@ -10,7 +10,7 @@ moved from; a full `warning run` re-evaluates those.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -44,7 +44,9 @@ def newest(session: Session) -> Watermark:
     """The newest event id and import time now (the import time as text, as stored)."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     stamp = type_coerce(Event.imported_at, String) if sqlite else Event.imported_at
-    top, at = session.execute(select(func.max(Event.id), func.max(stamp))).one()
+    # two statements: SQLite answers a lone max() from the index, two in one by a full scan
+    top = session.scalar(select(func.max(Event.id)))
+    at = session.scalar(select(func.max(stamp)))
     text = at if isinstance(at, str) or at is None else at.isoformat()
     return Watermark(int(top or 0), text)
 
@@ -118,6 +120,34 @@ class Plan:
             # country-level geographies and admin1-level ones without an admin1
             parts.append(country.in_(sorted(countries)))
         return or_(*parts) if parts else true()
+
+
+    def mask(self, indicators: Sequence[Indicator], first: date, until: date,
+             ) -> Callable[[columns.Columns], columns.Array]:
+        """`where` for events held as columns: a mask of the events of the indicators'
+        planned geographies dated from `first` to `until`."""
+        chosen = [g for i in indicators for g in self.only.get(i.key, ())]
+        pairs = {g for g in chosen if g[1] is not None}
+        countries = {g[0] for g in chosen if g[1] is None}
+        lo, hi = first.toordinal() - columns.EPOCH, until.toordinal() - columns.EPOCH
+
+        def keep(cols: columns.Columns) -> columns.Array:
+            day = cols["day"]
+            at = np.flatnonzero((day >= lo) & (day <= hi))
+            code = {v: k for k, v in enumerate(cols.values.get("country", []))}
+            country = cols["country"][at]
+            ok = np.isin(country, [code[c] for c in countries if c in code])
+            if pairs:
+                admin1 = {v: k for k, v in enumerate(cols.values.get("admin1", []))}
+                width = len(admin1)
+                wanted = [code[c] * width + admin1[a] for c, a in pairs
+                          if c in code and a in admin1]
+                ok |= np.isin(country.astype(np.int64) * width + cols["admin1"][at], wanted)
+            out = np.zeros(cols.n, bool)
+            out[at[ok]] = True
+            return out
+
+        return keep
 
 
 def plan(session: Session, scope_events: ColumnElement[bool], indicators: Sequence[Indicator],

@@ -68,7 +68,7 @@ def build(columns: dict[str, Sequence[Any]], n: int) -> Columns:
                 (d if isinstance(d, int) else d.toordinal() - EPOCH for d in seq), np.int64, n)
         elif name in ("fatalities", "count"):
             arrays[name] = np.fromiter((v or 0 for v in seq), np.float64, n)
-        elif name == "owner":
+        elif name in ("owner", "id"):
             arrays[name] = np.fromiter((v or 0 for v in seq), np.int64, n)
         elif name == "tlp":
             arrays[name] = _codes(seq, {t: i for i, t in enumerate(TLPS)})
@@ -78,6 +78,32 @@ def build(columns: dict[str, Sequence[Any]], n: int) -> Columns:
             arrays[name] = _codes(seq, index)
             values["actor1" if name in ("actor1", "actor2") else name] = list(index)
     return Columns(n, arrays, values)
+
+
+def concat(a: Columns, b: Columns) -> Columns:
+    """The events of `a`, then those of `b` (the same columns), in `a`'s codes: `b`'s values are
+    found in, or added to, copies of `a`'s lists."""
+    values = {k: list(v) for k, v in a.values.items()}
+    remap: dict[str, Array] = {}
+    for key, theirs in b.values.items():
+        if key == "tlp":  # the same fixed list on both sides
+            continue
+        mine = values.setdefault(key, [])
+        index = {v: i for i, v in enumerate(mine)}
+        for v in theirs:
+            if v not in index:
+                index[v] = len(mine)
+                mine.append(v)
+        remap[key] = np.fromiter((index[v] for v in theirs), np.int32, len(theirs))
+    arrays = {}
+    for name, mine_codes in a.arrays.items():
+        theirs_codes = b.arrays[name]
+        key = "actor1" if name == "actor2" else name
+        if key in remap:
+            theirs_codes = remap[key][theirs_codes] if len(theirs_codes) else \
+                theirs_codes.astype(np.int32)
+        arrays[name] = np.concatenate([mine_codes, theirs_codes])
+    return Columns(a.n + b.n, arrays, values)
 
 
 def only_in(indicators: Sequence[Indicator], names: Sequence[str]) -> dict[str, list[str]]:

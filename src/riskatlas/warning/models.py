@@ -154,5 +154,17 @@ class WarningMark(Base):
     ran_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class EventEpoch(Base):
+    """One row (id 1): `n` moves by trigger (migration 0015) on a delete or an in-place edit of
+    events, which the columnar copy (warning.store) cannot see from ids and import times;
+    `token` names the database that copy belongs to."""
+
+    __tablename__ = "event_epoch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+    token: Mapped[str] = mapped_column(String(32))
+
+
 policy.govern_events(Event)
 policy.govern_alerts(Alert)
