@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,10 @@ PG_URL = os.environ.get(
     "RISKATLAS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# early warning's columnar copy of PostgreSQL databases goes to the user's cache folder by
+# default: the tests' copies go to a folder of their own (removed with the system's temp files)
+os.environ.setdefault("RISKATLAS_EVENT_COLUMNS",
+                      tempfile.mkdtemp(prefix="riskatlas-test-columns-"))
 
 
 def _postgres_database() -> str | None:
