@@ -49,7 +49,8 @@ indicators:
 """
 FIRST = date(2024, 1, 6)
 TLPS = ("clear", "green", "green", "green", "amber", "amber+strict")
-PLACES: dict[str, list[str | None]] = {"KAZ": ["Almaty", "Astana", None], "KGZ": ["Osh", "Batken"], "TJK": ["Sughd"]}
+PLACES: dict[str, list[str | None]] = {
+    "KAZ": ["Almaty", "Astana", None], "KGZ": ["Osh", "Batken"], "TJK": ["Sughd"]}
 
 
 def _rows(session: Any, n: int, start: int, rng: random.Random, stamp: datetime,
