@@ -8,7 +8,9 @@ The store (warning_gen.py) is written straight into the events table (SQLite: ex
 tuples; PostgreSQL: COPY), not through the importer. With --db the URL names a PostgreSQL
 database that is dropped and created again. Figures (medians of --runs runs):
 (a) full: alerts.evaluate of all default indicators over the whole history, for every audience
-    tier, including reading the events from the database;
+    tier, including reading the events through their columnar copy (warning.store: brought up
+    to date from the table, as `warning run` does); beside it, once, the same evaluation
+    reading the table (no copy) and the copy's first build;
 (b) baseline: the pure-Python reference (alerts.detect with series.backtest) on every
     --sample-th event (one per geography's history thinned alike), timed and scaled by
     --sample; and the engine on the same sample, for the ratio on equal input;

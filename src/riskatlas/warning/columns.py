@@ -42,6 +42,11 @@ class Columns:
     def __getitem__(self, name: str) -> Array:
         return self.arrays[name]
 
+    def only(self, names: Sequence[str]) -> Columns:
+        """These columns alone (the same arrays, not copies)."""
+        return Columns(self.n, {k: v for k, v in self.arrays.items() if k in names},
+                       self.values)
+
     def take(self, keep: Array) -> Columns:
         return Columns(int(keep.sum()) if keep.dtype == bool else len(keep),
                        {k: v[keep] for k, v in self.arrays.items()}, self.values)

@@ -27,7 +27,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -46,10 +46,11 @@ from riskatlas.warning.models import Event, EventEpoch
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3
 STORED = (*NAMES, "id")
 REWRITE_AT = 25_000
 Say = Callable[[str], None]
+Delta = tuple[dict[str, Any], Array, Columns]  # meta, the base's dead positions, the rows
 
 
 def _quiet(_message: str) -> None:
@@ -104,10 +105,11 @@ class Snapshot:
     dead: Array | None
     fresh: Columns
 
-    def select(self, keep: Callable[[Columns], Array], since: date | None = None) -> Columns:
-        """The events for which `keep` (a mask over columns) holds, base and fresh alike;
-        `since`: `keep` holds for none before that day (only the base's later rows, a slice of
-        its files since they are in day order, are read)."""
+    def select(self, keep: Callable[[Columns], Array], since: date | None = None,
+               names: Sequence[str] = STORED) -> Columns:
+        """The `names` columns of the events for which `keep` (a mask over columns) holds, base
+        and fresh alike; `since`: `keep` holds for none before that day (only the base's later
+        rows, a slice of its files since they are in day order, are read)."""
         first = 0 if since is None else int(np.searchsorted(self.base["day"],
                                                              since.toordinal() - EPOCH))
         part = self.base if first == 0 else Columns(
@@ -119,7 +121,8 @@ class Snapshot:
             if len(dead):
                 mask = mask.copy()
                 mask[dead] = False
-        return columns.concat(part.take(mask), self.fresh.take(keep(self.fresh)))
+        return columns.concat(part.only(names).take(mask),
+                              self.fresh.only(names).take(keep(self.fresh)))
 
     def all(self) -> Columns:
         if self.dead is None and not self.fresh.n:
@@ -159,12 +162,16 @@ class ColumnStore:
         held = self._load(home)
         if held is not None:
             meta, base, by_id = held
-            old = changes.Watermark(int(meta["event_id"]), meta["imported_at"])
-            if meta["epoch"] == state.epoch and _not_older(state.seen, old):
-                snap = self._refresh(session, base, by_id, old, state.seen)
+            mark = _mark(meta)
+            if meta["epoch"] == state.epoch and _not_older(state.seen, mark):
+                where = home / meta["version"]
+                delta = self._load_delta(where, meta["version"], state)
+                snap = self._refresh(session, base, by_id, mark, state.seen, delta)
                 if snap.fresh.n >= max(REWRITE_AT, base.n // 100):
-                    snap = Snapshot(self._save(home, snap.all(), state), None, snap.fresh.take(
-                        np.zeros(snap.fresh.n, bool)))
+                    return Snapshot(self._save(home, snap.all(), state), None,
+                                    snap.fresh.take(np.zeros(snap.fresh.n, bool)))
+                if state.seen != (mark if delta is None else _mark(delta[0])):
+                    self._save_delta(where, meta["version"], snap, state)
                 return snap
             why = "the events were deleted or edited in place" if meta["epoch"] != state.epoch \
                 else "the events table is older than the copy (a restore?)"
@@ -175,17 +182,23 @@ class ColumnStore:
         every = self._save(home, _read(session, [Event.id <= state.seen.event_id]), state)
         return Snapshot(every, None, columns.build({name: () for name in STORED}, 0))
 
-    def _refresh(self, session: Session, base: Columns, by_id: Array, old: changes.Watermark,
-                 new: changes.Watermark) -> Snapshot:
-        fresh = _read(session, [changes.changed_clause(session, old, new)])
-        ids = fresh["id"][fresh["id"] <= old.event_id]  # rewritten rows: the old version goes
-        dead = None
+    def _refresh(self, session: Session, base: Columns, by_id: Array, mark: changes.Watermark,
+                 new: changes.Watermark, delta: Delta | None) -> Snapshot:
+        """The base, and the rows read since it: the delta's (rows it saved earlier) and those
+        the table has written since the delta's mark (or the base's, without a delta)."""
+        since = mark if delta is None else _mark(delta[0])
+        fresh = _read(session, [changes.changed_clause(session, since, new)])
+        dead = np.zeros(0, np.int64) if delta is None else delta[1]
+        if delta is not None:  # the delta's rows written again since: the new version stays
+            again = np.isin(delta[2]["id"], fresh["id"])
+            fresh = columns.concat(delta[2].take(~again), fresh) if fresh.n else delta[2]
+        ids = fresh["id"][fresh["id"] <= mark.event_id]  # the base's rows rewritten since
         if len(ids) and base.n:
             # by_id: the base's positions in id order, so that a look-up reads a few pages
             at = np.minimum(np.searchsorted(base["id"], ids, sorter=by_id), base.n - 1)
             hit = base["id"][by_id[at]] == ids
-            dead = by_id[at[hit]]
-        return Snapshot(base, dead if dead is not None and len(dead) else None, fresh)
+            dead = np.union1d(dead, by_id[at[hit]])
+        return Snapshot(base, dead if len(dead) else None, fresh)
 
     def _load(self, home: Path) -> tuple[dict[str, Any], Columns, Array] | None:
         try:
@@ -194,16 +207,35 @@ class ColumnStore:
             meta = orjson.loads((where / "meta.json").read_bytes())
             if meta.get("format") != FORMAT:
                 return None
-            arrays = {n: np.load(where / f"{n}.npy", mmap_mode="r") for n in STORED}
-            values = {k: list(v) for k, v in meta["values"].items()}
-            by_id = np.load(where / "by_id.npy", mmap_mode="r")
-            if any(len(a) != meta["n"] for a in (*arrays.values(), by_id)):
+            meta["version"] = version
+            cols = _columns(where, meta, mmap=True)
+            # a plain view: a numpy.memmap's every slice goes through Python-level code
+            by_id = np.asarray(np.load(where / "by_id.npy", mmap_mode="r"))
+            if cols is None or len(by_id) != meta["n"]:
                 return None
-            return meta, Columns(int(meta["n"]), arrays, values), by_id
+            return meta, cols, by_id
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("events' columnar copy in %s unreadable (%s): built again", home, exc)
+            return None
+
+    def _load_delta(self, where: Path, version: str, state: State) -> Delta | None:
+        """The rows read since the base and saved beside it, if they belong to it and the
+        table has moved on from them only by new writes."""
+        try:
+            name = (where / "DELTA").read_text().strip()
+            meta = orjson.loads((where / name / "meta.json").read_bytes())
+            if meta.get("format") != FORMAT or meta.get("base") != version or \
+                    meta["epoch"] != state.epoch or not _not_older(state.seen, _mark(meta)):
+                return None
+            cols = _columns(where / name, meta, mmap=False)
+            dead = np.load(where / name / "dead.npy")
+            return None if cols is None else (meta, dead, cols)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("events' columnar copy: rows since in %s unreadable (%s)", where, exc)
             return None
 
     # --- writing ------------------------------------------------------------------------------
@@ -218,25 +250,67 @@ class ColumnStore:
         try:
             home.mkdir(parents=True, exist_ok=True)
             part = home / f".{version}.part"
-            part.mkdir()
-            for name in STORED:
-                np.save(part / f"{name}.npy", np.ascontiguousarray(cols[name]))
+            _write(part, cols, {"event_id": state.seen.event_id,
+                                "imported_at": state.seen.imported_at, "epoch": state.epoch})
             np.save(part / "by_id.npy", np.argsort(cols["id"], kind="stable"))
-            meta = {"format": FORMAT, "n": cols.n, "event_id": state.seen.event_id,
-                    "imported_at": state.seen.imported_at, "epoch": state.epoch,
-                    "values": cols.values}
-            (part / "meta.json").write_bytes(orjson.dumps(meta))
             part.rename(home / version)
-            pointer = home / f".CURRENT.{version}"
-            pointer.write_text(version)
-            os.replace(pointer, home / "CURRENT")
+            _point(home, "CURRENT", version)
         except OSError as exc:
             log.warning("events' columnar copy not written to %s: %s", home, exc)
             return cols
-        for old in home.iterdir():  # earlier versions (a reader that mapped them keeps them)
-            if old.name not in (version, "CURRENT") and not old.name.startswith(".CURRENT"):
-                shutil.rmtree(old, ignore_errors=True)
+        _prune(home, version, "v")
         return cols
+
+    def _save_delta(self, where: Path, version: str, snap: Snapshot, state: State) -> None:
+        """Save the rows read since the base beside it, so that the next run reads from the
+        table only what is written after this one."""
+        name = f"delta-{uuid.uuid4().hex}"
+        try:
+            part = where / f".{name}.part"
+            _write(part, snap.fresh, {"base": version, "event_id": state.seen.event_id,
+                                      "imported_at": state.seen.imported_at,
+                                      "epoch": state.epoch})
+            np.save(part / "dead.npy", np.zeros(0, np.int64) if snap.dead is None else snap.dead)
+            part.rename(where / name)
+            _point(where, "DELTA", name)
+        except OSError as exc:
+            log.warning("events' columnar copy: rows since not written to %s: %s", where, exc)
+            return
+        _prune(where, name, "delta-")
+
+
+def _prune(folder: Path, keep: str, prefix: str) -> None:
+    """Remove the earlier versions (a reader that mapped their files keeps them)."""
+    for old in folder.iterdir():
+        if old.is_dir() and old.name.startswith(prefix) and old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _mark(meta: dict[str, Any]) -> changes.Watermark:
+    return changes.Watermark(int(meta["event_id"]), meta["imported_at"])
+
+
+def _columns(where: Path, meta: dict[str, Any], mmap: bool) -> Columns | None:
+    arrays = {n: np.asarray(np.load(where / f"{n}.npy", mmap_mode="r" if mmap else None))
+              for n in STORED}
+    if any(len(a) != meta["n"] for a in arrays.values()):
+        return None
+    return Columns(int(meta["n"]), arrays, {k: list(v) for k, v in meta["values"].items()})
+
+
+def _write(part: Path, cols: Columns, meta: dict[str, Any]) -> None:
+    part.mkdir()
+    for name in STORED:
+        np.save(part / f"{name}.npy", np.ascontiguousarray(cols[name]))
+    (part / "meta.json").write_bytes(orjson.dumps({**meta, "format": FORMAT, "n": cols.n,
+                                                   "values": cols.values}))
+
+
+def _point(folder: Path, pointer: str, name: str) -> None:
+    """`folder/pointer` names `name` now (a rename: a reader sees the old or the new one)."""
+    temporary = folder / f".{pointer}.{name}"
+    temporary.write_text(name)
+    os.replace(temporary, folder / pointer)
 
 
 def _not_older(now: changes.Watermark, copy: changes.Watermark) -> bool:
