@@ -329,8 +329,9 @@ def _store(session: Session, indicators: list[Indicator], found: list[tuple[Audi
         query = query.where(plan.where_alerts())
     existing = {(a.cell, a.tier): a for a in session.execute(query)}
     if plan is not None:  # only the re-evaluated cells may be updated or withdrawn
+        kinds_of = {i.key: i.period for i in indicators}
         existing = {k: a for k, a in existing.items() if plan.covers(
-            a.indicator, (a.country, a.admin1), a.period_start, _kind(indicators, a.indicator))}
+            a.indicator, (a.country, a.admin1), a.period_start, kinds_of[a.indicator])}
     result = RunResult((first, until), cells=None if plan is None else sum(
         len(g) for g in plan.only.values()))
     now = datetime.now(UTC)

@@ -9,6 +9,7 @@ moved from; a full `warning run` re-evaluates those.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -79,6 +80,11 @@ def write_mark(session: Session, key: str, seen: Watermark) -> None:
         mark.event_id, mark.imported_at, mark.ran_at = seen.event_id, seen.imported_at, utcnow()
 
 
+@functools.lru_cache(maxsize=256)
+def _first_period(since: date, kind: PeriodKind) -> date:
+    return period_of(since, kind).start
+
+
 @dataclass
 class Plan:
     """Per indicator: the geographies to re-evaluate and the first day evaluated."""
@@ -99,8 +105,8 @@ class Plan:
 
     def covers(self, indicator: str, geo: Geo, start: date, kind: PeriodKind) -> bool:
         """Whether the plan re-evaluates this cell (its alert may be updated or withdrawn)."""
-        return geo in self.only.get(indicator, ()) and (
-            start >= period_of(self.since[indicator], kind).start)
+        return geo in self.only.get(indicator, ()) and start >= _first_period(
+            self.since[indicator], kind)
 
     def where_alerts(self) -> ColumnElement[bool]:
         return self.where(None, Alert.country, Alert.admin1)
