@@ -29,6 +29,14 @@ from scipy import stats
 
 Series = Sequence[float]
 SEVERITY_LABELS = {1: "low", 2: "moderate", 3: "high", 4: "critical"}
+# each detector's severity bands (_band): where severity 2, 3 and 4 start; one table so that the
+# engine can band many scores at once with the same bounds
+BANDS: dict[str, tuple[float, float, float]] = {
+    "change_level": (25.0, 100.0, 300.0),
+    "surge": (200.0, 400.0, 900.0),
+    "record": (1.5, 2.0, 4.0),
+    "count_surprise": (3.0, 5.0, 8.0),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +116,7 @@ def change_class(observed: float, expected: float, *, guard_baseline: float = 2.
 def change_level_severity(score: float) -> int:
     """Score = % change: +10..+25 low, +25..+100 moderate, +100..+300 high, >= +300 critical
     (ACLED's large increase starts at moderate; doubling is high; quadrupling critical)."""
-    return _band(score, (25.0, 100.0, 300.0))
+    return _band(score, BANDS["change_level"])
 
 
 def change_level(series: Series, *, window: Annotated[int, Field(ge=1, le=520)] = 4,
@@ -137,7 +145,7 @@ def change_level(series: Series, *, window: Annotated[int, Field(ge=1, le=520)] 
 def surge_severity(score: float) -> int:
     """Score = % above the rolling mean: under +200 % (less than 3x) low, under +400 % (5x)
     moderate, under +900 % (10x) high, 10x the mean or more critical."""
-    return _band(score, (200.0, 400.0, 900.0))
+    return _band(score, BANDS["surge"])
 
 
 def surge(series: Series, *, window: Annotated[int, Field(ge=1, le=520)] = 4,
@@ -164,7 +172,7 @@ def surge(series: Series, *, window: Annotated[int, Field(ge=1, le=520)] = 4,
 def record_severity(score: float) -> int:
     """Score = current / previous maximum (floored at 1): under 1.5x low, under 2x moderate,
     under 4x high, 4x the old record or more critical."""
-    return _band(score, (1.5, 2.0, 4.0))
+    return _band(score, BANDS["record"])
 
 
 def record(series: Series, *, window: Annotated[int, Field(ge=1, le=1040)] = 52,
@@ -187,7 +195,7 @@ def record(series: Series, *, window: Annotated[int, Field(ge=1, le=1040)] = 52,
 def count_surprise_severity(score: float) -> int:
     """Score = -log10 P(X >= observed): p >= 1e-3 low, >= 1e-5 moderate, >= 1e-8 high,
     below 1e-8 critical."""
-    return _band(score, (3.0, 5.0, 8.0))
+    return _band(score, BANDS["count_surprise"])
 
 
 def upper_tail(observed: float, mean: float, variance: float,
