@@ -12,16 +12,15 @@ alert (the same object), not a copy.
 
 from __future__ import annotations
 
-import gc
 import math
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
 import numpy as np
 
+from riskatlas.catalog.importer import paused_gc
 from riskatlas.warning import engine
 from riskatlas.warning.columns import Array, Columns
 from riskatlas.warning.indicators import Indicator
@@ -126,23 +125,7 @@ class _Setup:
                      None if unit else weights[events])
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Tens of thousands of candidates, cell names and pairs are made at once: every 700 new
-    objects the cyclic garbage collector runs, and its older generations go over the whole
-    heap (the columns' value lists, a session's objects...), which was a fifth of the cost of
-    detect. They hold no reference cycles: the collector is paused while they are made (and
-    left as it was found: off stays off)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-@_collector_paused()
+@paused_gc()  # tens of thousands of candidates, cell names and pairs made at once
 def detect(indicators: Sequence[Indicator], cols: Columns, tiers: Sequence[Tier],
            since: date, until: date, start: date,
            only: Mapping[str, set[Geo]] | None = None,
@@ -243,7 +226,7 @@ def _same(a: Candidate, b: Candidate) -> bool:
         abs(a.score - b.score) <= 1e-9 * max(1.0, abs(a.score)))
 
 
-@_collector_paused()
+@paused_gc()  # tens of thousands of candidates, cell names and pairs made at once
 def kept(found: dict[str, dict[str, Candidate]], tiers: Sequence[Any],
          ) -> list[tuple[Any, Candidate]]:
     """A tier's alert is left out where it repeats the tier below (alerts.detect's rule);
