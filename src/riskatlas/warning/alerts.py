@@ -201,9 +201,20 @@ def read_columns(session: Session, scope: Scope, indicators: Sequence[Indicator]
     return columns.fetch(session, names, clauses, columns.only_in(indicators, names))
 
 
-def first_day(session: Session, scope: Scope, until: date) -> date | None:
-    """The date of the first event the scope shows (the start of every series)."""
+def first_day(session: Session, scope: Scope, until: date, snap: Snapshot | None = None,
+              ) -> date | None:
+    """The date of the first event the scope shows (the start of every series); from the
+    columnar copy when given `snap` (snapshot_of)."""
+    if snap is not None:
+        return snap.first_day(until)
     return columns.first_day(session, [scope.events, Event.date <= until])
+
+
+def events_of(session: Session, scope: Scope, indicators: Sequence[Indicator], until: date,
+              snap: Snapshot | None = None) -> columns.Columns:
+    """The events an evaluation up to `until` reads: every event of the columnar copy (the
+    engine leaves out the later ones) when given `snap`, else read_columns."""
+    return snap.all() if snap is not None else read_columns(session, scope, indicators, until)
 
 
 def countries_between(session: Session, scope: Scope, since: date, until: date) -> set[str]:
@@ -253,8 +264,7 @@ def run(session: Session, scope: Scope, indicators: list[Indicator], since: date
         changes.write_mark(session, key, seen)
         if old is None:  # every event is new: the whole history, read once
             snap = snapshot_of(session, scope, store)
-            since = (snap.first_day(until) if snap is not None
-                     else first_day(session, scope, until)) or until
+            since = first_day(session, scope, until, snap) or until
         else:
             plan = changes.plan(session, scope.events, indicators,
                                 changes.changed_clause(session, old, seen), until)
@@ -285,11 +295,11 @@ def evaluate(session: Session, scope: Scope, indicators: list[Indicator],
     reading its own geographies' events from as far back as its detector's window needs.
     With `snap` (snapshot_of: the complete scope's events through the columnar copy), the
     events are taken from it instead."""
-    start = snap.first_day(until) if snap is not None else first_day(session, scope, until)
+    start = first_day(session, scope, until, snap)
     if start is None:
         return []
     if plan is None:
-        cols = snap.all() if snap is not None else read_columns(session, scope, indicators, until)
+        cols = events_of(session, scope, indicators, until, snap)
         return tiers_.kept(tiers_.detect(indicators, cols, tiers, since, until, start), tiers)
     planned = [i for i in indicators if plan.only.get(i.key)]
     if snap is not None and planned:

@@ -164,11 +164,8 @@ def backtest(
         chosen = _indicators(session, indicators)
         scope = scope_of(principal)
         snap = service.snapshot_of(session, scope, _store(rt))
-        if snap is not None:
-            cols, start = snap.all(), snap.first_day(last)
-        else:
-            cols = service.read_columns(session, scope, chosen, last)
-            start = service.first_day(session, scope, last)
+        cols = service.events_of(session, scope, chosen, last, snap)
+        start = service.first_day(session, scope, last, snap)
         seen = (service.countries_between(session, scope, first, last) if known is not None
                 else set())
     found = service.replay(chosen, cols, first, last, start=start)
