@@ -128,4 +128,4 @@ def include_object(obj: object, name: str | None, type_: str, reflected: bool,
     """Leave the dialect-specific full-text index (not in the ORM metadata) to migrations."""
     if type_ == "table" and name and name.startswith("search_fts"):
         return False
-    return not (type_ == "index" and name == "ix_search_documents_tsv")
+    return not (type_ == "index" and (name or "").startswith("ix_search_documents_tsv"))

@@ -15,7 +15,8 @@ class SearchDocument(Base):
     dialect-specific and made by migrations (0002, 0007): on SQLite the terms are `text_en`,
     `text_ru` and `text_other` (separated by spaces), the content of one FTS5 table per entity;
     on PostgreSQL they are `tsv`, a tsvector written by our code, with a GIN index
-    (ix_search_documents_tsv), and the text columns stay empty. `tsv` is NULL on SQLite.
+    (one partial index per entity, ix_search_documents_tsv_<entity>: 0016), and the text
+    columns stay empty. `tsv` is NULL on SQLite.
     """
 
     __tablename__ = "search_documents"

@@ -75,6 +75,11 @@ def register(indexed: Indexed) -> Indexed:
     return indexed
 
 
+def indexed_entities() -> tuple[str, ...]:
+    """The names of the registered entities."""
+    return tuple(_INDEXED)
+
+
 def _indexed(entity: str | Indexed) -> Indexed:
     if isinstance(entity, Indexed):
         return entity
@@ -156,7 +161,11 @@ def _postgresql(session: Session) -> bool:
 # documents in 3 s instead of 9 s), and the table's statistics are gathered afterwards.
 BULK_FTS = 1000  # documents
 _FTS_INSERT_TRIGGER = "search_documents_ai"
-_GIN_INDEX = "ix_search_documents_tsv"
+
+
+def gin_index(entity: str) -> str:
+    """PostgreSQL: the partial GIN index of an entity's stored tsvectors (migration 0016)."""
+    return f"ix_search_documents_tsv_{_entity_name(entity)}"
 
 
 def fts_table(entity: str) -> str:
@@ -185,7 +194,7 @@ def _bulk(session: Session, entity: str, documents: int) -> Iterator[None]:
     if _postgresql(session):
         yield
         session.execute(sql_text("SELECT gin_clean_pending_list(CAST(:name AS regclass))"),
-                        {"name": _GIN_INDEX})
+                        {"name": gin_index(entity)})
         session.execute(sql_text("ANALYZE search_documents"))
         return
     trigger = session.scalar(sql_text(
@@ -259,11 +268,7 @@ def all_matches(session: Session, entity: str | Indexed, q: str,
         # which psycopg gives as int and float; SQLAlchemy's result rows and the conversions
         # cost as much CPU again in the server process (py-spy, benchmarks/README.md).
         driver: Any = session.connection().connection.driver_connection
-        return driver.execute(
-            "SELECT record_id, ts_rank(tsv, query) AS rank "
-            "FROM search_documents, CAST(%s AS tsquery) AS query "
-            "WHERE entity = %s AND tsv @@ query ORDER BY rank DESC",
-            (tsquery(groups), indexed.entity)).fetchall()
+        return driver.execute(search_sql(indexed.entity), (tsquery(groups),)).fetchall()
     fts = fts_table(indexed.entity)
     connection = _sqlite(session)
     words = bm25.phrases(groups) if lengths is not None else None
@@ -276,6 +281,22 @@ def all_matches(session: Session, entity: str | Indexed, q: str,
         (fts5_query(groups),))
     # FTS5's rank is bm25 negated (lower is better); return higher-is-better, as search does.
     return cursor.fetchall()
+
+
+def search_sql(entity: str) -> str:
+    """PostgreSQL: every match of one tsquery (the one parameter) among an entity's documents,
+    as (record id, ts_rank), best first. The entity is written into the statement, not bound:
+    its partial GIN index (migration 0016) serves only a statement that names it, and a plan
+    psycopg has prepared with the entity as a parameter could not use it."""
+    return ("SELECT record_id, ts_rank(tsv, query) AS rank "
+            "FROM search_documents, CAST(%s AS tsquery) AS query "
+            f"WHERE entity = '{_entity_name(entity)}' AND tsv @@ query ORDER BY rank DESC")
+
+
+def _entity_name(entity: str) -> str:
+    if not entity.isidentifier():
+        raise ValueError(f"not an entity name: {entity!r}")
+    return entity
 
 
 def fts_lengths(session: Session, entity: str | Indexed) -> bm25.Lengths | None:
@@ -307,7 +328,9 @@ def _postgresql_search(
     doc = SearchDocument
     ts = cast(bindparam("tsq", query), TSQUERY)
     matches = (select(doc.record_id, func.ts_rank(doc.tsv, ts).label("rank"))
-               .where(doc.entity == indexed.entity, doc.tsv.op("@@")(ts))
+               # the entity written into the statement, for its partial index (search_sql)
+               .where(doc.entity == bindparam("entity", _entity_name(indexed.entity),
+                                              literal_execute=True), doc.tsv.op("@@")(ts))
                .cte("matches").prefix_with("MATERIALIZED"))
     visible = (records.join(matches, matches.c.record_id == records.c.id), allowed)
     stmt = (select(matches.c.record_id, matches.c.rank, func.count().over().label("total"))
