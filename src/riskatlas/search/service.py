@@ -285,9 +285,10 @@ def all_matches(session: Session, entity: str | Indexed, q: str,
 
 def search_sql(entity: str) -> str:
     """PostgreSQL: every match of one tsquery (the one parameter) among an entity's documents,
-    as (record id, ts_rank), best first. The entity is written into the statement, not bound:
-    its partial GIN index (migration 0016) serves only a statement that names it, and a plan
-    psycopg has prepared with the entity as a parameter could not use it."""
+    as (record id, ts_rank), best first (equal ranks in any order). The entity is written
+    into the statement, not bound: its partial GIN index (migration 0016) serves only a
+    statement that names it, and a plan psycopg has prepared with the entity as a parameter
+    could not use it."""
     return ("SELECT record_id, ts_rank(tsv, query) AS rank "
             "FROM search_documents, CAST(%s AS tsquery) AS query "
             f"WHERE entity = '{_entity_name(entity)}' AND tsv @@ query ORDER BY rank DESC")
