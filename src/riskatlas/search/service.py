@@ -171,9 +171,7 @@ def gin_index(entity: str) -> str:
 def fts_table(entity: str) -> str:
     """SQLite: the FTS5 table of an entity's documents (made by migration 0007), whose rowid is
     the record id."""
-    if not entity.isidentifier():
-        raise ValueError(f"not an entity name: {entity!r}")
-    return f"search_fts_{entity}"
+    return f"search_fts_{_entity_name(entity)}"
 
 
 @contextmanager
