@@ -68,10 +68,14 @@ class Load:
     name: str
     think: float  # mean think time, seconds (0: closed loop)
     reuse: bool  # the app's answer reuse (RISKATLAS_READ_CACHE_MB=0 when off)
+    # Measured from the first request a just-started server answers: no smoke check, probe or
+    # warm-up before it (what users meet after a restart; not one of the targets).
+    fresh: bool = False
 
     def describe(self) -> str:
         shape = f"think time {self.think:g} s" if self.think else "closed loop"
-        return f"{shape}, reuse {'on' if self.reuse else 'off'}"
+        start = ", fresh server, no warm-up" if self.fresh else ""
+        return f"{shape}, reuse {'on' if self.reuse else 'off'}{start}"
 
 
 @dataclass(frozen=True)
@@ -885,9 +889,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--think", type=float, default=1.0,
                         help="mean think time of the think-time loads, seconds")
-    parser.add_argument("--loads", default="closed,closed-noreuse,think,think-noreuse",
-                        help="which loads, in order: closed, closed-noreuse, think, "
-                        "think-noreuse")
+    parser.add_argument("--loads", default="fresh,closed,closed-noreuse,think,think-noreuse",
+                        help="which loads, in order: fresh (think time from a just-started "
+                        "server's first request), closed, closed-noreuse, think, think-noreuse")
     parser.add_argument("--no-reuse", action="store_true",
                         help="only the loads with answer reuse off (RISKATLAS_READ_CACHE_MB=0)")
     parser.add_argument("--no-residual", action="store_true", help="leave the residual_level "
@@ -897,6 +901,8 @@ def parse_args() -> argparse.Namespace:
                         "account and token for all clients (default load: closed)")
     parser.add_argument("--probe", type=int, default=40, help="requests per endpoint of the "
                         "one-client probe (0: none)")
+    parser.add_argument("--fresh-seconds", type=float, default=30.0,
+                        help="measured seconds of the 'fresh' load (a just-started server)")
     parser.add_argument("--warmup", type=float, default=5.0,
                         help="seconds of each load before the measured window (at least 2 "
                         "think times)")
@@ -932,7 +938,8 @@ def main() -> None:
     known = {"closed": Load("closed", 0.0, True),
              "closed-noreuse": Load("closed-noreuse", 0.0, False),
              "think": Load("think", args.think, True),
-             "think-noreuse": Load("think-noreuse", args.think, False)}
+             "think-noreuse": Load("think-noreuse", args.think, False),
+             "fresh": Load("fresh", args.think, True, fresh=True)}
     try:
         loads = [known[n.strip()] for n in args.loads.split(",") if n.strip()]
     except KeyError as exc:
@@ -1011,7 +1018,7 @@ def main() -> None:
             if now != code_at_start:
                 results["code_changed"] = f"before load {load.name}: {code_state()}"
                 synth.log(f"WARNING: the product's code changed since the start ({now})")
-            problem = smoke(app, accounts, mix)
+            problem = None if load.fresh else smoke(app, accounts, mix)
             if problem is not None:
                 synth.log(f"{load.name}: the app failed its smoke check, load skipped: {problem}")
                 results["loads"][load.name] = {"describe": load.describe(), "failed": problem}
@@ -1019,18 +1026,19 @@ def main() -> None:
                 app.stop()
                 shutil.copyfile(app.log, kept)
                 continue
-            if args.probe and not probes:
+            if args.probe and not probes and not load.fresh:
                 with synth.step(f"Probe: 1 client, {args.probe} requests per endpoint, app "
                                 "then baseline"):
                     probes = {"app": probe(app, accounts, mix, args.probe, db),
                               "baseline": probe(baseline, accounts, mix, args.probe, none)}
                 results["probe"] = probes
-            warmup = max(args.warmup, 2 * load.think)
+            warmup = 0.0 if load.fresh else max(args.warmup, 2 * load.think)
+            duration = args.fresh_seconds if load.fresh else args.duration
             figures: dict[str, Any] = {"describe": load.describe()}
             for name, server, procs in (("app", app, db), ("baseline", baseline, none)):
                 with synth.step(f"{load.name}: {name}, {args.clients} clients, {warmup:.0f} s "
-                                f"warm-up + {args.duration:.0f} s measured"):
-                    figures[name] = _run(_load(server, accounts, mix, warmup, args.duration,
+                                f"warm-up + {duration:.0f} s measured"):
+                    figures[name] = _run(_load(server, accounts, mix, warmup, duration,
                                                args.seed, load.think, procs))
                 synth.log(f"{load.name} {name}: {figures[name]['total']['throughput']:.0f} "
                           f"req/s, p99 " + " / ".join(

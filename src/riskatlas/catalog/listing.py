@@ -66,6 +66,10 @@ class ListIndex:
     sets: dict[str, dict[Any, set[int]]]  # filter -> value -> ids ("state" included)
     orders: dict[Any, list[int]] = field(default_factory=dict)
     visible: dict[Any, frozenset[int]] = field(default_factory=dict)
+    # Per part of a scope's clause (sharing.policy.Scope.risk_parts, measure_parts): the ids it
+    # allows, and for a measures part the ids it does not allow.
+    allowed: dict[Any, frozenset[int]] = field(default_factory=dict)
+    denied: dict[Any, frozenset[int]] = field(default_factory=dict)
     residual: dict[Any, tuple[dict[int, int], dict[int, set[int]]]] = field(
         default_factory=dict)
     matches: OrderedDict[tuple[str, str], tuple[list[int], frozenset[int]]] = field(
@@ -138,16 +142,43 @@ class Listing:
 
 
 def visible(gen: ListIndex, session: Session, scope: Scope) -> frozenset[int]:
-    """The ids of the risks the scope allows: the policy's clause, run once per generation."""
+    """The ids of the risks the scope allows: the union of the ids each part of the policy's
+    clause allows, each part run once per generation (the part an organisation's users share
+    once for all of them)."""
     found = gen.visible.get(scope.risks)
     if found is None:
-        found = frozenset(session.connection().execute(
-            select(Risk.id).where(scope.risks)).scalars())
-        with gen.lock:
-            if len(gen.visible) >= _KEPT_SCOPES:
-                gen.visible.clear()
-            gen.visible[scope.risks] = found
+        found = _union([_ids(gen, gen.allowed, session, Risk.id, part)
+                        for part in scope.risk_parts or (scope.risks,)])
+        _keep(gen, gen.visible, scope.risks, found)
     return found
+
+
+def _ids(gen: ListIndex, kept: dict[Any, frozenset[int]], session: Session, column: Any,
+         clause: Any, negated: bool = False) -> frozenset[int]:
+    """The ids of `column`'s rows that `clause` allows (or, `negated`, does not), kept by
+    clause."""
+    found = kept.get(clause)
+    if found is None:
+        where = not_(func.coalesce(clause, false())) if negated else clause
+        found = frozenset(session.connection().execute(select(column).where(where)).scalars())
+        _keep(gen, kept, clause, found)
+    return found
+
+
+def _keep(gen: ListIndex, kept: dict[Any, Any], key: Any, value: Any) -> None:
+    with gen.lock:
+        if len(kept) >= _KEPT_SCOPES:
+            kept.clear()
+        kept[key] = value
+
+
+def _union(sets: list[frozenset[int]]) -> frozenset[int]:
+    """The union, and the one set itself when the others are empty (most users hold no RED
+    grant: their sets are then their organisation's, and what is kept per set is shared)."""
+    full = [found for found in sets if found]
+    if len(full) <= 1:
+        return full[0] if full else frozenset()
+    return frozenset().union(*full)
 
 
 def residual_levels(gen: ListIndex, session: Session, matrix: Matrix, scope: Scope
@@ -157,13 +188,13 @@ def residual_levels(gen: ListIndex, session: Session, matrix: Matrix, scope: Sco
     measure in effect that the scope hides: the rating then follows from the strongest effects
     among the measures in effect it does see (catalog.scoring.residual; queries._differing is
     the same rule in SQL, 100-400 ms a scope)."""
-    key = (scope.measures, matrix.name, matrix.grid)
+    hidden = hidden_measures(gen, session, scope)
+    key = (hidden, matrix.name, matrix.grid)  # the same for scopes that hide the same
     found = gen.residual.get(key)
     if found is None:
         changed: dict[int, int] = {}
-        if not scope.complete:
+        if hidden:
             by_measure, by_risk = _effective(gen, session)
-            hidden = hidden_measures(gen, session, scope)
             for rid in {r for mid in hidden & by_measure.keys() for r in by_measure[mid]}:
                 level = _seen_rating(gen, matrix, rid, by_risk, hidden)[2]
                 if level != gen.stored_residual[rid]:
@@ -172,10 +203,7 @@ def residual_levels(gen: ListIndex, session: Session, matrix: Matrix, scope: Sco
         for rid, level in gen.stored_residual.items():
             by_level.setdefault(changed.get(rid, level), set()).add(rid)
         found = (changed, by_level)
-        with gen.lock:
-            if len(gen.residual) >= _KEPT_SCOPES:
-                gen.residual.clear()
-            gen.residual[key] = found
+        _keep(gen, gen.residual, key, found)
     return found
 
 
@@ -184,23 +212,19 @@ def heat(gen: ListIndex, session: Session, matrix: Matrix, scope: Scope, residua
     """The heat map's counts per (likelihood, impact) cell of the risks the scope allows: the
     inherent ratings, or the residual ones from the measures in effect the scope shows
     (queries.heat_map is the same in SQL)."""
-    key = (scope.risks, scope.measures, matrix.name, matrix.grid, residual_view)
+    allowed, hidden = visible(gen, session, scope), hidden_measures(gen, session, scope)
+    key = (allowed, hidden, matrix.name, matrix.grid, residual_view)
     found = gen.heat.get(key)
     if found is None:
         counts: dict[tuple[int, int], int] = {}
-        allowed = visible(gen, session, scope)
         if residual_view:
             by_risk = _effective(gen, session)[1]
-            hidden = hidden_measures(gen, session, scope)
         for rid in allowed:
             likelihood, impact = (_seen_rating(gen, matrix, rid, by_risk, hidden)[:2]
                                   if residual_view else gen.ratings[rid])
             counts[(likelihood, impact)] = counts.get((likelihood, impact), 0) + 1
         found = counts
-        with gen.lock:
-            if len(gen.heat) >= _KEPT_SCOPES:
-                gen.heat.clear()
-            gen.heat[key] = found
+        _keep(gen, gen.heat, key, found)
     return found
 
 
@@ -212,6 +236,14 @@ def _seen_rating(gen: ListIndex, matrix: Matrix, rid: int,
     likelihood, impact = gen.ratings[rid]
     return residual(matrix, likelihood, impact, [
         (status, el, ei) for mid, status, el, ei in by_risk.get(rid, ()) if mid not in hidden])
+
+
+def prepare(gen: ListIndex, session: Session) -> None:
+    """Build now the caller-independent parts that pages build on first use: every risk's
+    links, the measures in effect, and the full-text index's document lengths."""
+    all_links(gen, session)
+    _effective(gen, session)
+    search_lengths(gen, session, "risk")
 
 
 def _effective(gen: ListIndex, session: Session
@@ -244,15 +276,19 @@ class Chosen:
 
 def hidden_measures(gen: ListIndex, session: Session, scope: Scope) -> frozenset[int]:
     """The ids of the measures the scope does not allow (the policy's clause, negated), once
-    per generation: few for most readers, none for the complete scope."""
+    per generation: few for most readers, none for the complete scope. Those the first part
+    of the clause (the organisation's) hides, less those the other parts allow."""
     found = gen.hidden.get(scope.measures)
     if found is None:
-        found = frozenset() if scope.complete else frozenset(session.connection().execute(
-            select(Measure.id).where(not_(func.coalesce(scope.measures, false())))).scalars())
-        with gen.lock:
-            if len(gen.hidden) >= _KEPT_SCOPES:
-                gen.hidden.clear()
-            gen.hidden[scope.measures] = found
+        if scope.complete:
+            found = frozenset()
+        else:
+            first, *rest = scope.measure_parts or (scope.measures,)
+            found = _ids(gen, gen.denied, session, Measure.id, first, negated=True)
+            shown = _union([_ids(gen, gen.allowed, session, Measure.id, part) for part in rest])
+            if found & shown:
+                found = found - shown
+        _keep(gen, gen.hidden, scope.measures, found)
     return found
 
 
@@ -330,7 +366,8 @@ def residual_order(gen: ListIndex, session: Session, matrix: Matrix, scope: Scop
     levels = residual_levels(gen, session, matrix, scope)[0]
     if not levels:
         return base
-    label = ("residual", scope.measures, matrix.name, matrix.grid, descending)
+    label = ("residual", hidden_measures(gen, session, scope), matrix.name, matrix.grid,
+             descending)
     found = gen.orders.get(label)
     if found is None:
         stored, position, sign = gen.stored_residual, gen.position, -1 if descending else 1

@@ -33,7 +33,7 @@ from riskatlas.catalog.scoring import EFFECTIVE_STATUSES, MAX_EFFECT, residual
 from riskatlas.generation import READ_GENERATION
 from riskatlas.parties.models import Organisation, State
 from riskatlas.search.service import Indexed, all_matches, register, search
-from riskatlas.sharing.policy import Scope
+from riskatlas.sharing.policy import MEMBER_VIEW, Scope, scope_for
 
 RANKED_CHUNK = 500  # search hits turned into records per query
 # What search indexes of each kind of record (search imports no catalog model): the fields
@@ -406,6 +406,21 @@ def warm_after(session: Session, matrix: Matrix, scope: Scope, listing: lst.List
         return warm_risks(session, matrix, scope, listing, pieces, aggregation)
     finally:
         pieces.end()
+
+
+def warm_start(session: Session, matrix: Matrix, listing: lst.Listing, pieces: rec.Pieces,
+                aggregation: str = "max") -> int:
+    """What a server's first requests would otherwise build while the others wait, built once
+    before it serves (web.app's start-up): the list index of the current read generation,
+    every risk's links, the measures in effect, the search's document lengths, and the reused
+    parts of every risk a member state's user sees (sharing.policy.MEMBER_VIEW: what every
+    organisation of a member state shares; the few records one organisation alone sees are
+    built when its users ask). Returns the number of parts built."""
+    scope = scope_for(MEMBER_VIEW)
+    lst.prepare(listing.at(session), session)
+    if not pieces.begin(scope.risks):
+        return 0
+    return warm_after(session, matrix, scope, listing, pieces, aggregation)
 
 
 def risk_answer(session: Session, matrix: Matrix, scope: Scope, key: str,

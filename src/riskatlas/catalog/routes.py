@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from concurrent.futures import Future
 from typing import Annotated, Any, Literal
 
@@ -254,6 +255,25 @@ def _warming(request: Request, runtime: Runtime, scope: Scope,
         else:
             job.add_done_callback(_failed_warming)
     return response
+
+
+def warm_start(runtime: Runtime, state: Any) -> None:
+    """Before a server serves: build what its first requests would build while the others
+    wait (queries.warm_start), with the app's list index and reused parts (`state`: the app's
+    state). A failure (a database not yet migrated, say) is logged, and the server starts:
+    requests then build the same parts as they come."""
+    listing, pieces = getattr(state, "listing", None), getattr(state, "pieces", None)
+    if listing is None or pieces is None:
+        return
+    started = time.perf_counter()
+    try:
+        built = in_session(runtime, queries.warm_start, active_matrix(runtime.settings),
+                           listing, pieces, runtime.settings.aggregation)
+    except Exception as exc:  # noqa: BLE001 - the server still starts (see above)
+        _log.warning("building reused parts at start-up failed: %s", exc)
+        return
+    _log.info("reused parts of %d risks built at start-up in %.2f s", built,
+              time.perf_counter() - started)
 
 
 def _failed_warming(job: Future[int]) -> None:

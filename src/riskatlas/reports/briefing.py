@@ -18,7 +18,7 @@ from riskatlas.catalog import queries
 from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import Measure, Risk, Version
 from riskatlas.governance import meetings, proposals
-from riskatlas.sharing.policy import Principal, Scope
+from riskatlas.sharing.policy import MEMBER_VIEW, Scope
 from riskatlas.warning import alerts
 
 # Measures still to deliver: an end date passed while in one of these is overdue.
@@ -30,13 +30,9 @@ CHANGES_SHOWN = 25
 ALERTS_SHOWN = 20
 OVERDUE_SHOWN = 25
 
-# The requester when `riskatlas meetings brief` runs without --as: a viewer of a member state
-# who belongs to no organisation in particular, so that nothing one state's organisation holds
-# for itself (AMBER+STRICT, RED, grants, sharing groups) is shown; what every member state's
-# viewer may see. No user and no organisation has id 0 (ids start at 1): an org_id of None
-# would compare as IS NULL in the policy's SQL and match the grants made to a group or a user.
-MEMBER_VIEWER = Principal(user_id=0, username="member-viewer", org_id=0, org_key=None,
-                          role="viewer", standing="member")
+# The requester when `riskatlas meetings brief` runs without --as: what every member state's
+# viewer may see (sharing.policy.MEMBER_VIEW).
+MEMBER_VIEWER = MEMBER_VIEW
 
 
 @dataclass

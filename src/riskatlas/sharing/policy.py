@@ -38,11 +38,20 @@ from riskatlas.parties.principal import (
 )
 from riskatlas.sharing.models import RecordShare, SharingGroupMember
 
-__all__ = ["ANONYMOUS", "BODY_STANDINGS", "GROUPING_ROLES", "MEMBER_ROLES", "STATE_ROLES",
+__all__ = ["ANONYMOUS", "BODY_STANDINGS", "GROUPING_ROLES", "MEMBER_ROLES", "MEMBER_VIEW",
+           "STATE_ROLES",
            "TLP_LEVELS", "FullAccess", "Principal", "Scope", "govern", "govern_events",
            "govern_alerts", "may_change", "scope_for"]
 
 TLP_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
+# A viewer of a member state who belongs to no organisation in particular: what every member
+# state's user may see, and nothing one organisation holds for itself (AMBER+STRICT, RED,
+# grants, sharing groups). For readers that serve no one in particular (a briefing made at the
+# command line without --as; the server's reused parts built at start-up). No user and no
+# organisation has id 0 (ids start at 1): an org_id of None would compare as IS NULL in the
+# SQL and match the grants made to a group or a user.
+MEMBER_VIEW = Principal(user_id=0, username="member-viewer", org_id=0, org_key=None,
+                        role="viewer", standing="member")
 _SEAL = object()  # held by this module alone: the proof that a Scope was made here
 
 
@@ -60,6 +69,13 @@ class Scope:
     # Whether the scope is everything: values derived from all records (the stored residual
     # level) are then the caller's own.
     complete: bool = False
+    # The risks and measures clauses again, as parts whose union they are: what every user of
+    # one organisation and standing may see (the same clause object for all of them), and what
+    # RED grants give this user alone. Readers that keep the ids a clause allows (the list
+    # index) keep them per part, so that a new user of a known organisation costs one small
+    # query of its own grants instead of the whole policy over every record.
+    risk_parts: tuple[ColumnElement[bool], ...] = ()
+    measure_parts: tuple[ColumnElement[bool], ...] = ()
     seal: InitVar[object] = None
 
     def __post_init__(self, seal: object) -> None:
@@ -100,7 +116,7 @@ class FullAccess:
         if self._scope is None or self._known != len(_governed):
             self._known = len(_governed)
             self._scope = Scope(true(), true(), true(), _alerts(None, False), complete=True,
-                                seal=_SEAL)
+                                risk_parts=(true(),), measure_parts=(true(),), seal=_SEAL)
         return self._scope
 
 
@@ -113,6 +129,7 @@ def govern(risks: Any, measures: Any) -> None:
     and `owner_org_id`, and their grants in record_shares (entity "risk" or "measure")."""
     _governed.update(risk=risks, measure=measures)
     scope_for.cache_clear()
+    _shared_of.cache_clear()
 
 
 def govern_events(events: Any) -> None:
@@ -146,25 +163,53 @@ def _alerts(who: Principal | None, public_mode: bool) -> ColumnElement[bool]:
 
 
 def _visible(model: Any, entity: str, who: Principal, public_mode: bool) -> ColumnElement[bool]:
-    if who.anonymous:
+    return or_(_shared(model, entity, who.anonymous, who.org_id, who.standing, public_mode),
+               _personal(model, entity, who.user_id))
+
+
+def _parts(entity: str, who: Principal, public_mode: bool) -> tuple[ColumnElement[bool], ...]:
+    """The clause of a governed table for `who`, as (shared, personal): the first is the same
+    object for every principal of one organisation and standing."""
+    model = _governed[entity]
+    return (_shared_of(entity, who.anonymous, who.org_id, who.standing, public_mode),
+            _personal(model, entity, who.user_id))
+
+
+@lru_cache(maxsize=1024)
+def _shared_of(entity: str, anonymous: bool, org_id: int | None, standing: str | None,
+               public_mode: bool) -> ColumnElement[bool]:
+    return _shared(_governed[entity], entity, anonymous, org_id, standing, public_mode)
+
+
+def _granted(model: Any, entity: str, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists(select(RecordShare.id).where(
+        RecordShare.entity == entity, RecordShare.record_id == model.id, condition))
+
+
+def _shared(model: Any, entity: str, anonymous: bool, org_id: int | None,
+            standing: str | None, public_mode: bool) -> ColumnElement[bool]:
+    """CLEAR to AMBER+STRICT: what a principal sees as a user of its organisation."""
+    if anonymous:
         return model.tlp == "clear" if public_mode else false()
-
-    def granted(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-        return exists(select(RecordShare.id).where(
-            RecordShare.entity == entity, RecordShare.record_id == model.id, condition))
-
-    own = model.owner_org_id == who.org_id
-    my_groups = select(SharingGroupMember.group_id).where(SharingGroupMember.org_id == who.org_id)
-    amber = [own, granted(RecordShare.group_id.in_(my_groups))]
-    if who.standing in MEMBER_ROLES:
+    own = model.owner_org_id == org_id
+    my_groups = select(SharingGroupMember.group_id).where(SharingGroupMember.org_id == org_id)
+    amber = [own, _granted(model, entity, RecordShare.group_id.in_(my_groups))]
+    if standing in MEMBER_ROLES:
         amber.append(true())
     return or_(
         model.tlp == "clear",
-        and_(model.tlp == "green", true() if who.standing in GROUPING_ROLES else own),
+        and_(model.tlp == "green", true() if standing in GROUPING_ROLES else own),
         and_(model.tlp == "amber", or_(*amber)),
-        and_(model.tlp == "amber+strict", or_(own, granted(RecordShare.org_id == who.org_id))),
-        and_(model.tlp == "red", granted(RecordShare.user_id == who.user_id)),
+        and_(model.tlp == "amber+strict",
+             or_(own, _granted(model, entity, RecordShare.org_id == org_id))),
     )
+
+
+def _personal(model: Any, entity: str, user_id: int | None) -> ColumnElement[bool]:
+    """RED: the records shared with this user by name."""
+    if user_id is None:
+        return false()
+    return and_(model.tlp == "red", _granted(model, entity, RecordShare.user_id == user_id))
 
 
 @lru_cache(maxsize=1024)
@@ -176,10 +221,12 @@ def scope_for(who: Principal, public_mode: bool = False) -> Scope:
     if not _governed:
         raise RuntimeError("no shared records known yet: riskatlas.catalog.models names them")
     events = _governed.get("event")
-    return Scope(_visible(_governed["risk"], "risk", who, public_mode),
-                 _visible(_governed["measure"], "measure", who, public_mode),
+    risk_parts, measure_parts = _parts("risk", who, public_mode), _parts("measure", who,
+                                                                          public_mode)
+    return Scope(or_(*risk_parts), or_(*measure_parts),
                  false() if events is None else _visible(events, "event", who, public_mode),
-                 _alerts(who, public_mode), seal=_SEAL)
+                 _alerts(who, public_mode), risk_parts=risk_parts, measure_parts=measure_parts,
+                 seal=_SEAL)
 
 
 def may_change(who: Principal, owner_org_id: int) -> bool:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import weakref
 from collections.abc import AsyncIterator
@@ -54,6 +55,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # the process: moved out of the cyclic garbage collector's sight, so its full collections
     # scan only what requests leave behind instead of pausing a worker for every request
     # waiting on it (a tail-latency cost under load).
+    # Built before the first request, in a thread (the event loop stays free), so that a
+    # fresh server's first clients do not each wait on what the others are building. Not the
+    # warming thread: an app started again (tests do) finds that one shut down.
+    await asyncio.get_running_loop().run_in_executor(
+        None, catalog_routes.warm_start, app.state.runtime, app.state)
     gc.collect()
     gc.freeze()
     yield
