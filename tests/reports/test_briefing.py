@@ -19,7 +19,7 @@ from riskatlas.config import Settings
 from riskatlas.library.labels import group
 from riskatlas.reports import briefing, render
 from riskatlas.runtime import Runtime
-from riskatlas.sharing.policy import scope_for
+from riskatlas.sharing.policy import MEMBER_VIEW, scope_for
 from tests.helpers import cli
 from tests.web.pages.frame_kit import add_user, app_for, sign_in
 
@@ -67,7 +67,7 @@ def _top_titles(db_url: str, lang: str) -> list[str]:
     rt = Runtime(Settings(database_url=db_url))
     with rt.transaction() as session:
         _, top = queries.list_risks(session, active_matrix(rt.settings),
-                                    scope_for(briefing.MEMBER_VIEWER), queries.RiskFilters(),
+                                    scope_for(MEMBER_VIEW), queries.RiskFilters(),
                                     limit=briefing.TOP, sort="-residual_level")
     return [r["title"][lang] for r in top]
 
@@ -181,8 +181,8 @@ def test_changes_since_the_previous_meeting_only(db_url: str) -> None:
     later = _meeting(db_url, "Later", "2999-01-01")
     with rt.transaction() as session:
         matrix = active_matrix(rt.settings)
-        early = briefing.gather(session, matrix, scope_for(briefing.MEMBER_VIEWER), int(first))
-        now = briefing.gather(session, matrix, scope_for(briefing.MEMBER_VIEWER), int(later))
+        early = briefing.gather(session, matrix, scope_for(MEMBER_VIEW), int(first))
+        now = briefing.gather(session, matrix, scope_for(MEMBER_VIEW), int(later))
     assert early.changes_total == 0 and early.previous is None
     assert now.previous is not None and now.previous["title"] == "Earlier"
     assert now.changes_total == now.risks_total + now.measures_total  # every record: created

@@ -286,7 +286,7 @@ def hidden_measures(gen: ListIndex, session: Session, scope: Scope) -> frozenset
             first, *rest = scope.measure_parts or (scope.measures,)
             found = _ids(gen, gen.denied, session, Measure.id, first, negated=True)
             shown = _union([_ids(gen, gen.allowed, session, Measure.id, part) for part in rest])
-            if found & shown:
+            if not found.isdisjoint(shown):
                 found = found - shown
         _keep(gen, gen.hidden, scope.measures, found)
     return found

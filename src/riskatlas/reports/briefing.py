@@ -18,7 +18,7 @@ from riskatlas.catalog import queries
 from riskatlas.catalog.matrix import Matrix
 from riskatlas.catalog.models import Measure, Risk, Version
 from riskatlas.governance import meetings, proposals
-from riskatlas.sharing.policy import MEMBER_VIEW, Scope
+from riskatlas.sharing.policy import Scope
 from riskatlas.warning import alerts
 
 # Measures still to deliver: an end date passed while in one of these is overdue.
@@ -30,9 +30,6 @@ CHANGES_SHOWN = 25
 ALERTS_SHOWN = 20
 OVERDUE_SHOWN = 25
 
-# The requester when `riskatlas meetings brief` runs without --as: what every member state's
-# viewer may see (sharing.policy.MEMBER_VIEW).
-MEMBER_VIEWER = MEMBER_VIEW
 
 
 @dataclass

@@ -14,7 +14,7 @@ from riskatlas.catalog.matrix import active_matrix
 from riskatlas.catalog.queries import NotFound
 from riskatlas.cli_options import As, Db, acting, err, fail, runtime
 from riskatlas.reports import briefing, render
-from riskatlas.sharing.policy import scope_for
+from riskatlas.sharing.policy import MEMBER_VIEW, scope_for
 
 
 class PackFormat(StrEnum):
@@ -57,7 +57,7 @@ def brief(
         pass
     with rt.transaction() as session:
         principal, _ = acting(session, as_user)
-        scope = scope_for(principal if principal is not None else briefing.MEMBER_VIEWER)
+        scope = scope_for(principal if principal is not None else MEMBER_VIEW)
         with err.status("Gathering the pack…"):
             try:
                 found = briefing.gather(session, active_matrix(rt.settings), scope, meeting)
