@@ -194,12 +194,12 @@ def test_gdelt_both_column_counts(tmp_path: Path, columns: tuple[str, ...]) -> N
 
 
 def test_gdelt_bad_rows(tmp_path: Path) -> None:
-    rows = [g.gdelt_row(1, ActionGeo_CountryCode="AU"), g.gdelt_row(2, EventRootCode="21"),
+    rows = [g.gdelt_row(1, ActionGeo_CountryCode="ZZ"), g.gdelt_row(2, EventRootCode="21"),
             g.gdelt_row(3)[:40], g.gdelt_row(4, SQLDATE="2022-09-16")]
     path = g.write_tsv(tmp_path / "gdelt.CSV", rows)
     _, problems = parse_file(path, "gdelt")
     assert problems == [
-        f"{path}:1: ActionGeo_CountryCode: FIPS 10-4 code 'AU' is not in the table of "
+        f"{path}:1: ActionGeo_CountryCode: FIPS 10-4 code 'ZZ' is not in the table of "
         "riskatlas.warning.countries.FIPS",
         f"{path}:2: EventRootCode: not a CAMEO root code (01-20): '21'",
         f"{path}:3: row: 40 field(s), expected 61 or 58",
@@ -215,5 +215,26 @@ def test_country_codes() -> None:
     assert countries.from_name("Russia (Soviet Union)") == "RUS"
     assert countries.from_name("Kyrgyzstan") == "KGZ"
     assert countries.from_iso3("kaz") == "KAZ"
+    # Austria in FIPS is AU, Australia AS: the table, never ISO alpha-2 guessed
+    assert countries.from_fips("AU") == "AUT" and countries.from_fips("AS") == "AUS"
+    assert countries.from_fips("RI") == "SRB" and countries.from_fips("KV") == "XKX"
     with pytest.raises(countries.UnknownCountry):
-        countries.from_fips("AU")  # Austria in FIPS, Australia in ISO: never guessed
+        countries.from_fips("ZZ")
+
+
+def test_fips_table_covers_gdelt_countries() -> None:
+    """Every code of the table maps to a country pycountry knows (or Kosovo), and none is
+    both a country and an area without one."""
+    import pycountry
+
+    assert len(countries.FIPS) >= 250
+    for code, iso3 in countries.FIPS.items():
+        assert len(code) == 2 and code.isupper()
+        assert iso3 == "XKX" or pycountry.countries.get(alpha_3=iso3) is not None, code
+    assert not countries.FIPS_NOT_A_COUNTRY & countries.FIPS.keys()
+
+
+def test_country_names_acled_spells_its_own_way() -> None:
+    for name, iso3 in (("Turkiye", "TUR"), ("Brunei", "BRN"), ("Sint Maarten", "SXM"),
+                       ("Caribbean Netherlands", "BES"), ("Falkland Islands", "FLK")):
+        assert countries.from_name(name) == iso3

@@ -18,9 +18,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, delete, func, insert, literal_column, select, update
+from sqlalchemy import (
+    Select,
+    Table,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from riskatlas.audit.service import Who, append_many
@@ -74,10 +85,12 @@ def audiences(session: Session, owner_org_id: int) -> list[Audience]:
            Audience("green", 1, frozenset({"clear", "green"}), owner_org_id, below="clear"),
            Audience("amber", 2, frozenset({"clear", "green", "amber"}), owner_org_id,
                     below="green")]
-    strict = select(Event.owner_org_id).where(Event.tlp == "amber+strict").distinct()
+    # One probe of the (tlp, owner) index per organisation (there are tens): a DISTINCT over
+    # the events read every AMBER+STRICT row, 0.1 s at 2.5 M events on PostgreSQL (measured).
+    strict = exists().where(Event.tlp == "amber+strict", Event.owner_org_id == Organisation.id)
     rows = session.execute(select(Organisation.id, STANDING)
                            .outerjoin(State, State.code == Organisation.state_code)
-                           .where(Organisation.id.in_(strict)).order_by(Organisation.id))
+                           .where(strict).order_by(Organisation.id))
     for org_id, standing in rows:
         tlps = {"clear"}
         if standing in GROUPING_ROLES:
@@ -365,10 +378,16 @@ def _store(session: Session, indicators: list[Indicator], found: list[tuple[Audi
             changed.append({"id": alert.id, **figures, "updated_at": now})
         else:
             result.unchanged += 1
+    # Core statements, not the ORM's bulk ones: the same executemany without the ORM's
+    # per-row bookkeeping (a third of the store's time in a --changed run, measured)
+    table = cast(Table, Alert.__table__)
     if added:
-        session.execute(insert(Alert), added)
+        session.execute(insert(table), added)
     if changed:  # by primary key, in one executemany
-        session.execute(update(Alert), changed)
+        names = [*FIGURES, "updated_at"]
+        session.execute(update(table).where(table.c.id == bindparam("alert_id")).values(
+            {k: bindparam(k) for k in names}),
+            [{"alert_id": c["id"], **{k: c[k] for k in names}} for c in changed])
     result.added, result.updated = len(added), len(changed)
     stale = [a.id for k, a in existing.items() if k not in seen and a.status == "new"]
     if stale:

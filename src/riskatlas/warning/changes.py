@@ -141,14 +141,18 @@ class Plan:
             day = cols["day"]
             at = np.flatnonzero((day >= lo) & (day <= hi))
             code = {v: k for k, v in enumerate(cols.values.get("country", []))}
-            country = cols["country"][at]
-            ok = np.isin(country, [code[c] for c in countries if c in code])
+            country = cols["country"].take(at)
+            # look-up tables indexed by the codes: one gather per row, where np.isin sorted
+            whole = np.zeros(len(code) + 1, bool)
+            whole[[code[c] for c in countries if c in code]] = True
+            ok = whole[country]
             if pairs:
                 admin1 = {v: k for k, v in enumerate(cols.values.get("admin1", []))}
-                width = len(admin1)
-                wanted = [code[c] * width + admin1[a] for c, a in pairs
-                          if c in code and a in admin1]
-                ok |= np.isin(country.astype(np.int64) * width + cols["admin1"][at], wanted)
+                width = len(admin1) + 1
+                wanted = np.zeros((len(code) + 1) * width, bool)
+                wanted[[code[c] * width + admin1[a] for c, a in pairs
+                        if c in code and a in admin1]] = True
+                ok |= wanted[country.astype(np.int64) * width + cols["admin1"].take(at)]
             out = np.zeros(cols.n, bool)
             out[at[ok]] = True
             return out

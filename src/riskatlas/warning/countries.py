@@ -22,16 +22,38 @@ GW = {
     712: "MNG", 2: "USA", 200: "GBR", 482: "CAF", 645: "IRQ", 652: "SYR", 679: "YEM",
 }
 
-# FIPS 10-4 codes (GDELT geography). Many differ from ISO alpha-2 (TI is Tajikistan, not
-# ISO's TJ; AU is Austria, not Australia), so an unknown code is an error, never a guess.
-FIPS = {
-    "KZ": "KAZ", "KG": "KGZ", "TI": "TJK", "TX": "TKM", "UZ": "UZB", "AF": "AFG", "CH": "CHN",
-    "RS": "RUS", "IR": "IRN", "PK": "PAK", "IN": "IND", "AM": "ARM", "GG": "GEO", "AJ": "AZE",
-    "TU": "TUR", "SA": "SAU", "KU": "KWT", "BA": "BHR", "QA": "QAT", "AE": "ARE", "MU": "OMN",
-    "MG": "MNG", "US": "USA", "UK": "GBR", "IZ": "IRQ", "SY": "SYR", "YM": "YEM", "UP": "UKR",
-    "BO": "BLR", "GM": "DEU", "FR": "FRA", "IS": "ISR", "JO": "JOR", "LE": "LBN", "EG": "EGY",
-    "BG": "BGD", "NP": "NPL", "JA": "JPN", "KS": "KOR", "KN": "PRK", "CT": "CAF", "SU": "SDN",
-}
+# FIPS 10-4 codes (GDELT geography), every code of the standard's last edition that names a
+# country or a territory with an ISO 3166-1 code (the US minor islands all map to UMI, the
+# Australian ones to AUS, Gaza and the West Bank to PSE). Many differ from ISO alpha-2 (TI is
+# Tajikistan, not ISO's TJ; AU is Austria, not Australia). Kept by hand: pycountry has no FIPS,
+# and no maintained package on PyPI carries the table alone.
+_FIPS_TABLE = """
+    AA:ABW AC:ATG AE:ARE AF:AFG AG:DZA AJ:AZE AL:ALB AM:ARM AN:AND AO:AGO AQ:ASM AR:ARG AS:AUS
+    AT:AUS AU:AUT AV:AIA AY:ATA BA:BHR BB:BRB BC:BWA BD:BMU BE:BEL BF:BHS BG:BGD BH:BLZ BK:BIH
+    BL:BOL BM:MMR BN:BEN BO:BLR BP:SLB BQ:UMI BR:BRA BT:BTN BU:BGR BV:BVT BX:BRN BY:BDI CA:CAN
+    CB:KHM CD:TCD CE:LKA CF:COG CG:COD CH:CHN CI:CHL CJ:CYM CK:CCK CM:CMR CN:COM CO:COL CQ:MNP
+    CR:AUS CS:CRI CT:CAF CU:CUB CV:CPV CW:COK CY:CYP DA:DNK DJ:DJI DO:DMA DQ:UMI DR:DOM EC:ECU
+    EG:EGY EI:IRL EK:GNQ EN:EST ER:ERI ES:SLV ET:ETH EZ:CZE FG:GUF FI:FIN FJ:FJI FK:FLK FM:FSM
+    FO:FRO FP:PYF FQ:UMI FR:FRA FS:ATF GA:GMB GB:GAB GG:GEO GH:GHA GI:GIB GJ:GRD GK:GGY GL:GRL
+    GM:DEU GP:GLP GQ:GUM GR:GRC GT:GTM GV:GIN GY:GUY GZ:PSE HA:HTI HK:HKG HM:HMD HO:HND HQ:UMI
+    HR:HRV HU:HUN IC:ISL ID:IDN IM:IMN IN:IND IO:IOT IR:IRN IS:ISR IT:ITA IV:CIV IZ:IRQ JA:JPN
+    JE:JEY JM:JAM JN:SJM JO:JOR JQ:UMI KE:KEN KG:KGZ KN:PRK KQ:UMI KR:KIR KS:KOR KT:CXR KU:KWT
+    KV:XKX KZ:KAZ LA:LAO LE:LBN LG:LVA LH:LTU LI:LBR LO:SVK LQ:UMI LS:LIE LT:LSO LU:LUX LY:LBY
+    MA:MDG MB:MTQ MC:MAC MD:MDA MF:MYT MG:MNG MH:MSR MI:MWI MJ:MNE MK:MKD ML:MLI MN:MCO MO:MAR
+    MP:MUS MQ:UMI MR:MRT MT:MLT MU:OMN MV:MDV MX:MEX MY:MYS MZ:MOZ NC:NCL NE:NIU NF:NFK NG:NER
+    NH:VUT NI:NGA NL:NLD NN:SXM NO:NOR NP:NPL NR:NRU NS:SUR NU:NIC NZ:NZL OD:SSD PA:PRY PC:PCN
+    PE:PER PK:PAK PL:POL PM:PAN PO:PRT PP:PNG PS:PLW PU:GNB QA:QAT RE:REU RI:SRB RM:MHL RN:MAF
+    RO:ROU RP:PHL RQ:PRI RS:RUS RW:RWA SA:SAU SB:SPM SC:KNA SE:SYC SF:ZAF SG:SEN SH:SHN SI:SVN
+    SL:SLE SM:SMR SN:SGP SO:SOM SP:ESP ST:LCA SU:SDN SV:SJM SW:SWE SX:SGS SY:SYR SZ:CHE TB:BLM
+    TD:TTO TH:THA TI:TJK TK:TCA TL:TKL TN:TON TO:TGO TP:STP TS:TUN TT:TLS TU:TUR TV:TUV TW:TWN
+    TX:TKM TZ:TZA UC:CUW UG:UGA UK:GBR UP:UKR US:USA UV:BFA UY:URY UZ:UZB VC:VCT VE:VEN VI:VGB
+    VM:VNM VQ:VIR VT:VAT WA:NAM WE:PSE WF:WLF WI:ESH WQ:UMI WS:WSM WZ:SWZ YM:YEM ZA:ZMB ZI:ZWE
+"""
+FIPS = {code: iso3 for code, _, iso3 in (p.partition(":") for p in _FIPS_TABLE.split())}
+# FIPS codes of areas with no country of their own (the sovereign base areas on Cyprus,
+# disputed and uninhabited islands, oceans): GDELT places an event there, not in a country.
+FIPS_NOT_A_COUNTRY = frozenset({"AX", "DX", "PJ", "PF", "PG", "BS", "EU", "GO", "JU", "TE",
+                                "IP", "OS", "OO"})
 
 # Names pycountry does not know, as ACLED and UCDP write them (UCDP's former names in
 # brackets, "Russia (Soviet Union)", are dropped before the look-up).
@@ -41,6 +63,10 @@ NAMES = {
     "congo": "COG", "palestine": "PSE", "micronesia": "FSM", "cape verde": "CPV",
     "swaziland": "SWZ", "macedonia": "MKD", "east timor": "TLS", "burma": "MMR",
     "north korea": "PRK", "bosnia-herzegovina": "BIH", "vatican city": "VAT",
+    "turkiye": "TUR", "türkiye": "TUR", "brunei": "BRN", "macau": "MAC",
+    "falkland islands": "FLK", "caribbean netherlands": "BES", "saint-barthelemy": "BLM",
+    "saint-martin": "MAF", "sint maarten": "SXM", "aland islands": "ALA",
+    "bailiwick of guernsey": "GGY", "bailiwick of jersey": "JEY",
     "yemen (north yemen)": "YEM", "serbia (yugoslavia)": "SRB", "cambodia (kampuchea)": "KHM",
 }
 ISO_EXTRA = {"XKX": "XKX"}  # Kosovo: a user-assigned code ACLED uses, not in ISO 3166

@@ -17,6 +17,11 @@ class RowError(ValueError):
         self.column, self.reason = column, reason
 
 
+class RowSkipped(Exception):
+    """A well-formed row that is not an event the store can hold (a GDELT event placed in no
+    country): left out and counted, not reported as a problem."""
+
+
 Row = Mapping[str, str]
 
 
@@ -85,7 +90,7 @@ DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d-%B-%y", "%d %b %Y", "%d-%b-%y", "%d-
 
 
 @lru_cache(maxsize=65536)
-def _parsed(value: str, formats: tuple[str, ...]) -> date | None:
+def parsed(value: str, formats: tuple[str, ...]) -> date | None:
     # Cached: a file names few distinct days over many rows, and strptime was a fifth of the
     # reading time.
     for fmt in formats:
@@ -98,7 +103,7 @@ def _parsed(value: str, formats: tuple[str, ...]) -> date | None:
 
 def day(row: Row, column: str, formats: tuple[str, ...] = DATE_FORMATS) -> date:
     value = required(row, column)
-    found = _parsed(value, formats)
+    found = parsed(value, formats)
     if found is not None:
         return found
     raise RowError(column, f"not a date: {value!r} (expected e.g. 2023-01-31, 16 May 2025 or "

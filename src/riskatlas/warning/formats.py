@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from riskatlas.warning import countries
@@ -138,8 +139,30 @@ def parse_acled(row: Row) -> dict[str, Any]:
     }
 
 
+# A workbook saved as CSV by a spreadsheet writes WEEK in its locale: 1/6/2018 (US) or
+# 6/1/2018 (most of the rest). ACLED's weeks start on a Saturday, which tells them apart.
+SLASHED = ("%m/%d/%Y", "%d/%m/%Y", "%m/%d/%y", "%d/%m/%y")
+
+
+def _week(row: Row) -> date:
+    value = f.required(row, "week")
+    if value.endswith((" 00:00:00", "T00:00:00")):  # a date cell written with its time
+        value = value[:-9]
+    if "/" not in value:
+        return f.day({"week": value}, "week")
+    readings = {found for fmt in SLASHED
+                if (found := f.parsed(value, (fmt,))) is not None and found.weekday() == 5}
+    if len(readings) == 1:
+        return readings.pop()
+    if readings:
+        raise RowError("week", f"{value!r} is a Saturday read as month/day and as day/month: "
+                               "write it as YYYY-MM-DD")
+    raise RowError("week", f"not a Saturday in any reading of {value!r} (month/day/year or "
+                           "day/month/year)")
+
+
 def parse_acled_weekly(row: Row) -> dict[str, Any]:
-    week = f.day(row, "week")
+    week = _week(row)
     if week.weekday() != 5:
         raise RowError("week", f"{week.isoformat()} is a {week.strftime('%A')}; ACLED weeks "
                                "start on a Saturday")
@@ -259,14 +282,16 @@ def parse_gdelt(row: Row) -> dict[str, Any]:
         raise RowError("eventcode", f"{code!r} is not a code under CAMEO root {root}")
     for prefix in ("actiongeo", "actor1geo", "actor2geo"):  # where it happened, else its actors
         fips = f.text(row, f"{prefix}_countrycode")
-        if fips is not None:
+        if fips is not None and fips.upper() not in countries.FIPS_NOT_A_COUNTRY:
             try:
                 country = countries.from_fips(fips)
             except countries.UnknownCountry as exc:
                 raise RowError(f"{prefix}_countrycode", str(exc)) from None
             break
     else:
-        raise RowError("actiongeo_countrycode", "empty, as are both actors' countries")
+        # Common in GDELT (an event geocoded to no place, or to an ocean): not a bad row, but
+        # nothing an indicator of a country could count.
+        raise f.RowSkipped("placed in no country (ActionGeo and both actors' geography)")
     extra: dict[str, Any] = {"event_code": code, "event_root_code": root}
     for column, read in (("quadclass", f.integer), ("nummentions", f.integer),
                          ("numarticles", f.integer)):

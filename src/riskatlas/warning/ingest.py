@@ -27,13 +27,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import orjson
 from sqlalchemy.orm import Session
 
-from riskatlas.warning import bulk
-from riskatlas.warning.fields import RowError
+from riskatlas.warning import bulk, inputs
+from riskatlas.warning.fields import RowError, RowSkipped
 from riskatlas.warning.formats import FORMATS, Format
 from riskatlas.warning.writer import WRITTEN, EventWriter
 
@@ -58,11 +58,16 @@ class ImportResult:
     unchanged: int = 0
     quarantined: int = 0
     quarantine: Path | None = None
+    skipped: int = 0  # well-formed rows that are no event (fields.RowSkipped)
+    skip_reasons: dict[str, int] | None = None
     problems: list[str] | None = None
 
     def summary(self) -> str:
         text = (f"{self.read} row(s) read: {self.added} added, {self.updated} updated, "
                 f"{self.unchanged} unchanged")
+        if self.skipped:
+            why = "; ".join(f"{n} {reason}" for reason, n in (self.skip_reasons or {}).items())
+            text += f"; {self.skipped} left out ({why})"
         if self.quarantine is not None:
             text += f"; {self.quarantined} bad row(s) put in {self.quarantine}"
         return text
@@ -74,40 +79,30 @@ class _Row:
     raw: list[str]
     event: dict[str, Any] | None = None
     problem: str | None = None  # "column: reason"
+    skipped: str | None = None  # why a well-formed row is no event
 
 
-class _Lines:
-    """The file's lines as text for the csv module, counting the bytes read for the progress
-    bar. Decoded line by line: a byte that is not UTF-8 spoils its row only (as U+FFFD, which
-    the row check reports), not the whole read."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self.stream, self.bytes = stream, 0
-
-    def __iter__(self) -> Iterator[str]:
-        first = True
-        for raw in self.stream:
-            self.bytes += len(raw)
-            if first:
-                raw, first = raw.removeprefix(b"\xef\xbb\xbf"), False  # Excel's UTF-8 BOM
-            yield raw.decode("utf-8", errors="replace")
+def _rows(path: Path, fmt: Format, progress: Progress | None) -> inputs.Rows:
+    if inputs.kind_of(path) == "xlsx":
+        return inputs.sheet_rows(path, progress, CHUNK)
+    return inputs.text_rows(path, fmt.delimiter, fmt.header, MAX_FIELD, progress, CHUNK)
 
 
 def _records(path: Path, fmt: Format, progress: Progress | None,
              header_out: list[list[str]]) -> Iterator[_Row]:
     """Every row of the file with its first line, parsed (event) or refused (problem)."""
-    csv.field_size_limit(MAX_FIELD)
-    with path.open("rb") as stream:
-        lines = _Lines(stream)
-        reader = csv.reader(lines, delimiter=fmt.delimiter,
-                            quoting=csv.QUOTE_NONE if not fmt.header else csv.QUOTE_MINIMAL)
-        names: tuple[str, ...] = ()
-        shown: dict[str, str] = {}
+    rows = _rows(path, fmt, progress)
+    names: tuple[str, ...] = ()
+    shown: dict[str, str] = {}
+    try:
         if fmt.header:
-            try:
-                header = next(reader, None)
-            except csv.Error as exc:
-                raise EventImportError([f"{path}:1: header: {exc}"]) from None
+            header: list[str] | None = None
+            for line, raw, problem in rows:
+                if problem is not None:
+                    raise EventImportError([f"{path}:{line}: header: {problem}"])
+                if raw and raw != [""]:
+                    header = raw
+                    break
             if header is None:
                 raise EventImportError([f"{path}:1: header: the file is empty"])
             header_out.append(header)
@@ -115,33 +110,22 @@ def _records(path: Path, fmt: Format, progress: Progress | None,
             shown = {n: h.strip() for n, h in zip(names, header, strict=True)}
             missing = fmt.missing(list(names))
             if missing:
-                raise EventImportError([f"{path}:1: header: missing column(s) "
+                raise EventImportError([f"{path}:{line}: header: missing column(s) "
                                         f"{', '.join(missing)}"])
         elif fmt.columns:
             for columns in fmt.columns.values():
                 shown.update({c.lower(): c for c in columns})
-        line = reader.line_num + 1
-        count = 0
-        while True:
-            try:
-                raw = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                yield _Row(line, [], problem=f"row: {exc}")
-                line = reader.line_num + 1
+        for line, raw, problem in rows:
+            if raw is None:
+                yield _Row(line, [], problem=problem)
                 continue
-            row = _Row(line, raw)
-            line = reader.line_num + 1
             if not raw or raw == [""]:
                 continue  # a blank line
+            row = _Row(line, raw)
             row.problem = _parse(row, fmt, names, shown)
             yield row
-            count += 1
-            if progress is not None and count % CHUNK == 0:
-                progress(lines.bytes)
-        if progress is not None:
-            progress(lines.bytes)
+    except inputs.InputError as exc:
+        raise EventImportError([f"{path}:1: file: {exc}"]) from None
 
 
 def _parse(row: _Row, fmt: Format, names: tuple[str, ...], shown: dict[str, str]) -> str | None:
@@ -166,11 +150,13 @@ def _parse(row: _Row, fmt: Format, names: tuple[str, ...], shown: dict[str, str]
         row.event = fmt.parse(values)
     except RowError as exc:
         return f"{shown.get(exc.column, exc.column)}: {exc.reason}"
+    except RowSkipped as exc:
+        row.skipped = str(exc)
     return None
 
 
 def quarantine_path(path: Path) -> Path:
-    return path.with_name(f"{path.name}.quarantine{path.suffix or '.csv'}")
+    return path.with_name(f"{path.name}.quarantine{inputs.plain_suffix(path)}")
 
 
 def digest_of(event: dict[str, Any]) -> str:
@@ -198,7 +184,8 @@ def import_file(session: Session, path: Path, format_name: str, owner_org_id: in
     header: list[list[str]] = []
     if phase:
         phase("Checking")
-    if fmt.name == "acled" and path.stat().st_size >= bulk.FAST_MIN_BYTES:
+    if fmt.name == "acled" and inputs.kind_of(path) == "plain" and \
+            path.stat().st_size >= bulk.FAST_MIN_BYTES:
         checked = bulk.read_acled(path)
         if checked is not None:
             try:
@@ -208,6 +195,11 @@ def import_file(session: Session, path: Path, format_name: str, owner_org_id: in
                 checked.close()
     for row in _records(path, fmt, progress, header):
         result.read += 1
+        if row.skipped is not None:
+            result.skipped += 1
+            reasons = result.skip_reasons = result.skip_reasons or {}
+            reasons[row.skipped] = reasons.get(row.skipped, 0) + 1
+            continue
         if row.problem is None and row.event is not None:
             first = seen.setdefault(row.event["source_id"], row.line)
             if first != row.line:
@@ -226,8 +218,8 @@ def import_file(session: Session, path: Path, format_name: str, owner_org_id: in
     if phase:
         phase("Writing")
     stamp = datetime.now(UTC)
-    # The file's size over a typical ACLED row: enough to tell a first import from a small one.
-    writer = EventWriter(session, fmt.name, stamp, path.stat().st_size // 400)
+    # the rows to write: whether this is a first import, or one of a few rows into many
+    writer = EventWriter(session, fmt.name, stamp, result.read - len(bad) - result.skipped)
     try:
         chunk: list[tuple[Any, ...]] = []
         for row in _records(path, fmt, progress, []):
@@ -246,7 +238,7 @@ def import_file(session: Session, path: Path, format_name: str, owner_org_id: in
     finally:
         writer.close()
     result.updated = touched - result.added
-    result.unchanged = result.read - result.quarantined - touched
+    result.unchanged = result.read - result.quarantined - result.skipped - touched
     return result
 
 

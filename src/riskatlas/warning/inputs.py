@@ -1,0 +1,169 @@
+"""The files an event import reads, as rows of text fields with the line each starts on.
+
+- Plain text: CSV with a header, or GDELT's tab-separated export.
+- One file compressed: `.gz`, or a `.zip` that holds one file (GDELT publishes its
+  15-minute exports as `*.export.CSV.zip`). Line numbers are those of the file inside.
+- An Excel workbook, `.xlsx` (ACLED publishes its aggregated regional files so): the first
+  worksheet, read with openpyxl in its streaming mode; a line is the sheet's row number, as
+  Excel shows it. Cells become the text a CSV export of the sheet would hold: dates as
+  ISO 8601, whole numbers without a decimal point.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import IO, Any, cast
+
+Rows = Iterator[tuple[int, list[str] | None, str | None]]  # (line, fields, or a problem)
+Read = Callable[[], int]  # how many bytes of the file itself have been read
+
+
+class InputError(ValueError):
+    """The file cannot be read at all (`reason` names why)."""
+
+
+def kind_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    return {".gz": "gz", ".zip": "zip", ".xlsx": "xlsx"}.get(suffix, "plain")
+
+
+def plain_suffix(path: Path) -> str:
+    """The suffix of the text the file holds (for its quarantine file): `.CSV` for
+    `x.export.CSV.zip`, `.csv` for a workbook."""
+    kind = kind_of(path)
+    if kind == "xlsx":
+        return ".csv"
+    if kind in ("gz", "zip"):
+        return Path(path.stem).suffix or ".csv"
+    return path.suffix or ".csv"
+
+
+class _Lines:
+    """The text's lines for the csv module, counting the bytes read. Decoded line by line: a
+    byte that is not UTF-8 spoils its row only (as U+FFFD, which the row check reports), not
+    the whole read."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream, self.bytes = stream, 0
+
+    def __iter__(self) -> Iterator[str]:
+        first = True
+        for raw in self.stream:
+            self.bytes += len(raw)
+            if first:
+                raw, first = raw.removeprefix(b"\xef\xbb\xbf"), False  # Excel's UTF-8 BOM
+            yield raw.decode("utf-8", errors="replace")
+
+
+@contextmanager
+def _binary(path: Path) -> Iterator[tuple[IO[bytes], Callable[[int], int]]]:
+    """The file's text as bytes, and a function from the text's bytes read to the file's."""
+    kind = kind_of(path)
+    if kind == "plain":
+        with path.open("rb") as stream:
+            yield stream, lambda n: n
+    elif kind == "gz":
+        with path.open("rb") as raw, gzip.GzipFile(fileobj=raw) as unpacked:
+            yield cast(IO[bytes], unpacked), lambda _n: raw.tell()
+    else:
+        try:
+            archive = zipfile.ZipFile(path)
+        except zipfile.BadZipFile as exc:
+            raise InputError(f"not a zip file ({exc})") from None
+        with archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            if len(members) != 1:
+                raise InputError(f"the zip file holds {len(members)} files; give it one "
+                                 "(or unpack it)")
+            member = members[0]
+            ratio = member.compress_size / max(member.file_size, 1)
+            with archive.open(member) as stream:
+                yield stream, lambda n: int(n * ratio)
+
+
+def text_rows(path: Path, delimiter: str, quoted: bool, max_field: int,
+              progress: Callable[[int], None] | None, every: int) -> Rows:
+    """The rows of a delimited text file (plain or compressed), each with its first line;
+    a row the csv module refuses comes as its problem."""
+    csv.field_size_limit(max_field)
+    try:
+        with _binary(path) as (stream, done):
+            lines = _Lines(stream)
+            reader = csv.reader(lines, delimiter=delimiter,
+                                quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE)
+            line, count = 1, 0
+            while True:
+                try:
+                    raw = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    yield line, None, f"row: {exc}"
+                    line = reader.line_num + 1
+                    continue
+                yield line, raw, None
+                line = reader.line_num + 1
+                count += 1
+                if progress is not None and count % every == 0:
+                    progress(done(lines.bytes))
+            if progress is not None:
+                progress(done(lines.bytes))
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:  # a truncated or corrupt archive
+        raise InputError(f"cannot be read: {exc}") from None
+
+
+def cell_text(value: Any) -> str:
+    """A cell's value as the text a CSV export of the sheet would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def sheet_rows(path: Path, progress: Callable[[int], None] | None, every: int) -> Rows:
+    """The rows of the workbook's first worksheet (row numbers as Excel shows them)."""
+    from openpyxl import load_workbook  # imported here: only workbooks pay for it
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds (zip, XML, key errors) for a bad file
+        raise InputError(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
+    try:
+        sheet = book.worksheets[0]
+        size, total = path.stat().st_size, max(sheet.max_row or 1, 1)
+        width: int | None = None  # the header's: a sheet's rows may be ragged at the end
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            fields = [cell_text(v) for v in values]
+            if not any(fields):
+                yield number, [], None  # an empty row: a blank line
+                continue
+            if width is None:
+                while fields[-1] == "":
+                    fields.pop()
+                width = len(fields)
+            elif len(fields) > width and not any(fields[width:]):
+                fields = fields[:width]
+            elif len(fields) < width:
+                fields += [""] * (width - len(fields))
+            yield number, fields, None
+            if progress is not None and number % every == 0:
+                progress(min(size, size * number // total))
+        if progress is not None:
+            progress(size)
+    finally:
+        book.close()
