@@ -215,3 +215,38 @@ def test_cell_text() -> None:
     assert inputs.cell_text(datetime(2022, 9, 17, 8, 30)) == "2022-09-17 08:30:00"
     assert inputs.cell_text(date(2022, 9, 17)) == "2022-09-17"
     assert inputs.cell_text(True) == "TRUE" and inputs.cell_text("Sughd") == "Sughd"
+
+
+def _as_spreadsheet_saved(path: Path, rows: list[dict[str, str]], encoding: str) -> Path:
+    """The file a spreadsheet in a Russian locale saves: ';' between fields, dd.mm.yyyy."""
+    with path.open("w", encoding=encoding, newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=g.ACLED_COLUMNS, delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_a_file_a_russian_spreadsheet_saved(db_url: str, tmp_path: Path) -> None:
+    rows = [g.acled_row(n, event_date="17.09.2022", notes="Столкновение на границе; 2 ранены")
+            for n in range(1, 4)]
+    path = _as_spreadsheet_saved(tmp_path / "acled.csv", rows, "cp1251")
+    refused = _import(db_url, path, "acled")
+    assert refused.exit_code == 2
+    assert f"{path}:2: notes: not valid UTF-8 (a file a spreadsheet saved may be in its own " \
+           "encoding: try --encoding cp1251)" in refused.output
+    assert _count(db_url) == 0
+    result = _import(db_url, path, "acled", "--encoding", "cp1251")
+    assert result.exit_code == 0, result.output
+    with Runtime(Settings(database_url=db_url)).transaction() as session:
+        stored = session.execute(select(Event.date, Event.notes)).all()
+    assert {tuple(r) for r in stored} == {(date(2022, 9, 17),
+                                           "Столкновение на границе; 2 ранены")}
+    unknown = _import(db_url, path, "acled", "--encoding", "klingon")
+    assert unknown.exit_code == 2 and "unknown encoding 'klingon'" in unknown.output
+
+
+def test_semicolons_in_utf8_too(tmp_path: Path) -> None:
+    rows = [g.acled_row(n) for n in range(1, 3)]
+    path = _as_spreadsheet_saved(tmp_path / "acled.csv", rows, "utf-8")
+    events, problems = parse_file(path, "acled")
+    assert problems == [] and len(events) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -69,9 +70,16 @@ def import_(
         "--skip-invalid", help="Import the good rows and put the bad ones in "
         "PATH.quarantine.EXT beside the file (default: import nothing if a row is bad).")
     ] = False,
+    encoding: Annotated[str, typer.Option(
+        help="The text's encoding, for a file a spreadsheet saved in its own (cp1251 for "
+             "Cyrillic Windows). Workbooks (.xlsx) need none.")] = "utf-8",
 ) -> None:
     """Import an event file: all of it in one transaction, or nothing (exit 2 with every bad
     row as file:line: column: reason). Re-importing a file adds nothing; changed rows update."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        fail(f"--encoding: unknown encoding {encoding!r} (e.g. utf-8, cp1251)", 2)
     rt = runtime(db)
     size = path.stat().st_size
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
@@ -87,7 +95,8 @@ def import_(
                 result = service.import_events(
                     session, path, fmt.value, CLI, owner,
                     tlp.value if tlp else None, skip_invalid,
-                    progress=lambda done: bar.update(task, completed=done), phase=phase)
+                    progress=lambda done: bar.update(task, completed=done), phase=phase,
+                    encoding=encoding)
         except EventImportError as exc:
             bar.stop()
             for problem in exc.problems:

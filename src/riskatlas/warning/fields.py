@@ -86,7 +86,7 @@ def longitude(row: Row, column: str) -> float | None:
 # ACLED writes dates three ways (docs/events.md): ISO, "16 May 2025", "12-September-22"; the
 # abbreviated month names of the same shapes occur in hand-edited spreadsheets.
 DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d-%B-%y", "%d %b %Y", "%d-%b-%y", "%d-%B-%Y",
-                "%d-%b-%Y")
+                "%d-%b-%Y", "%d.%m.%Y")  # the last: a spreadsheet's Russian (or German) locale
 
 
 @lru_cache(maxsize=65536)

@@ -82,16 +82,17 @@ class _Row:
     skipped: str | None = None  # why a well-formed row is no event
 
 
-def _rows(path: Path, fmt: Format, progress: Progress | None) -> inputs.Rows:
+def _rows(path: Path, fmt: Format, progress: Progress | None, encoding: str) -> inputs.Rows:
     if inputs.kind_of(path) == "xlsx":
         return inputs.sheet_rows(path, progress, CHUNK)
-    return inputs.text_rows(path, fmt.delimiter, fmt.header, MAX_FIELD, progress, CHUNK)
+    return inputs.text_rows(path, fmt.delimiter, fmt.header, MAX_FIELD, progress, CHUNK,
+                            encoding)
 
 
 def _records(path: Path, fmt: Format, progress: Progress | None,
-             header_out: list[list[str]]) -> Iterator[_Row]:
+             header_out: list[list[str]], encoding: str = "utf-8") -> Iterator[_Row]:
     """Every row of the file with its first line, parsed (event) or refused (problem)."""
-    rows = _rows(path, fmt, progress)
+    rows = _rows(path, fmt, progress, encoding)
     names: tuple[str, ...] = ()
     shown: dict[str, str] = {}
     try:
@@ -122,13 +123,14 @@ def _records(path: Path, fmt: Format, progress: Progress | None,
             if not raw or raw == [""]:
                 continue  # a blank line
             row = _Row(line, raw)
-            row.problem = _parse(row, fmt, names, shown)
+            row.problem = _parse(row, fmt, names, shown, encoding)
             yield row
     except inputs.InputError as exc:
         raise EventImportError([f"{path}:1: file: {exc}"]) from None
 
 
-def _parse(row: _Row, fmt: Format, names: tuple[str, ...], shown: dict[str, str]) -> str | None:
+def _parse(row: _Row, fmt: Format, names: tuple[str, ...], shown: dict[str, str],
+           encoding: str = "utf-8") -> str | None:
     raw = row.raw
     if fmt.header:
         if len(raw) != len(names):
@@ -145,7 +147,10 @@ def _parse(row: _Row, fmt: Format, names: tuple[str, ...], shown: dict[str, str]
         if "\x00" in value:
             return f"{shown.get(name, name)}: contains a NUL character"
         if "\ufffd" in value:
-            return f"{shown.get(name, name)}: not valid UTF-8"
+            if encoding.replace("-", "").lower() == "utf8":
+                return (f"{shown.get(name, name)}: not valid UTF-8 (a file a spreadsheet "
+                        "saved may be in its own encoding: try --encoding cp1251)")
+            return f"{shown.get(name, name)}: not valid {encoding}"
     try:
         row.event = fmt.parse(values)
     except RowError as exc:
@@ -171,7 +176,8 @@ def digest_of(event: dict[str, Any]) -> str:
 
 def import_file(session: Session, path: Path, format_name: str, owner_org_id: int,
                 tlp: str, skip_invalid: bool = False, progress: Progress | None = None,
-                phase: Callable[[str], None] | None = None) -> ImportResult:
+                phase: Callable[[str], None] | None = None,
+                encoding: str = "utf-8") -> ImportResult:
     """Import one file (see the module's docstring). Raises EventImportError with every
     problem, having written nothing, when a row is bad and `skip_invalid` is false. The
     caller commits: the whole file is one transaction."""
@@ -184,7 +190,8 @@ def import_file(session: Session, path: Path, format_name: str, owner_org_id: in
     header: list[list[str]] = []
     if phase:
         phase("Checking")
-    if fmt.name == "acled" and inputs.kind_of(path) == "plain" and \
+    utf8 = encoding.replace("-", "").lower() in ("utf8", "utf8sig")
+    if fmt.name == "acled" and inputs.kind_of(path) == "plain" and utf8 and \
             path.stat().st_size >= bulk.FAST_MIN_BYTES:
         checked = bulk.read_acled(path)
         if checked is not None:
@@ -193,7 +200,7 @@ def import_file(session: Session, path: Path, format_name: str, owner_org_id: in
                                        phase)
             finally:
                 checked.close()
-    for row in _records(path, fmt, progress, header):
+    for row in _records(path, fmt, progress, header, encoding):
         result.read += 1
         if row.skipped is not None:
             result.skipped += 1
@@ -222,7 +229,7 @@ def import_file(session: Session, path: Path, format_name: str, owner_org_id: in
     writer = EventWriter(session, fmt.name, stamp, result.read - len(bad) - result.skipped)
     try:
         chunk: list[tuple[Any, ...]] = []
-        for row in _records(path, fmt, progress, []):
+        for row in _records(path, fmt, progress, [], encoding):
             if row.event is None or row.line in bad_lines:
                 continue
             event = dict(row.event, source=fmt.name, owner_org_id=owner_org_id, tlp=tlp)

@@ -1,6 +1,7 @@
 """The files an event import reads, as rows of text fields with the line each starts on.
 
-- Plain text: CSV with a header, or GDELT's tab-separated export.
+- Plain text: CSV with a header (separated by commas, or by semicolons as a spreadsheet in
+  a Russian or most European locales saves it), or GDELT's tab-separated export.
 - One file compressed: `.gz`, or a `.zip` that holds one file (GDELT publishes its
   15-minute exports as `*.export.CSV.zip`). Line numbers are those of the file inside.
 - An Excel workbook, `.xlsx` (ACLED publishes its aggregated regional files so): the first
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,11 +48,11 @@ def plain_suffix(path: Path) -> str:
 
 class _Lines:
     """The text's lines for the csv module, counting the bytes read. Decoded line by line: a
-    byte that is not UTF-8 spoils its row only (as U+FFFD, which the row check reports), not
-    the whole read."""
+    byte that is not of the encoding spoils its row only (as U+FFFD, which the row check
+    reports), not the whole read."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.stream, self.bytes = stream, 0
+    def __init__(self, stream: IO[bytes], encoding: str = "utf-8") -> None:
+        self.stream, self.bytes, self.encoding = stream, 0, encoding
 
     def __iter__(self) -> Iterator[str]:
         first = True
@@ -58,7 +60,7 @@ class _Lines:
             self.bytes += len(raw)
             if first:
                 raw, first = raw.removeprefix(b"\xef\xbb\xbf"), False  # Excel's UTF-8 BOM
-            yield raw.decode("utf-8", errors="replace")
+            yield raw.decode(self.encoding, errors="replace")
 
 
 @contextmanager
@@ -88,14 +90,23 @@ def _binary(path: Path) -> Iterator[tuple[IO[bytes], Callable[[int], int]]]:
 
 
 def text_rows(path: Path, delimiter: str, quoted: bool, max_field: int,
-              progress: Callable[[int], None] | None, every: int) -> Rows:
+              progress: Callable[[int], None] | None, every: int,
+              encoding: str = "utf-8") -> Rows:
     """The rows of a delimited text file (plain or compressed), each with its first line;
     a row the csv module refuses comes as its problem."""
     csv.field_size_limit(max_field)
     try:
         with _binary(path) as (stream, done):
-            lines = _Lines(stream)
-            reader = csv.reader(lines, delimiter=delimiter,
+            lines = _Lines(stream, encoding)
+            text = iter(lines)
+            first = next(text, None)
+            if first is None:
+                return
+            if quoted and delimiter == "," and first.count(";") > first.count(","):
+                # A spreadsheet saved the file in a locale whose list separator is ";"
+                # (Russian, and most of Europe): the header tells.
+                delimiter = ";"
+            reader = csv.reader(itertools.chain([first], text), delimiter=delimiter,
                                 quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE)
             line, count = 1, 0
             while True:
