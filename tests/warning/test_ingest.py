@@ -248,3 +248,37 @@ def test_fast_path_declines_files_its_strict_reader_refuses(db_url: str, tmp_pat
     assert f"{path}:8: event_id_cnty: the same id as line 3" in result.output
     assert "7 row(s) read: 5 added" in result.output
     assert (tmp_path / "acled.csv.quarantine.csv").exists()
+
+
+def test_a_compressed_acled_file_takes_the_fast_path_too(db_url: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """Unpacked to a scratch file for DuckDB; the same rows as the plain file's exact import,
+    and no problem names the scratch file (a bad file goes the exact way, on the archive)."""
+    import gzip
+
+    plain = g.write_csv(tmp_path / "acled.csv", g.ACLED_COLUMNS, _varied_acled_rows())
+    exact = _import(db_url, plain, "acled")
+    assert "12 row(s) read: 12 added" in exact.output, exact.output
+    exact_rows = _rows(db_url)
+    with Runtime(Settings(database_url=db_url)).transaction() as session:
+        session.execute(delete(Event))
+    packed = tmp_path / "acled.csv.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    with monkeypatch.context() as patch:
+        spy = _Spy(patch, fast=True)
+        fast = _import(db_url, packed, "acled")
+        assert spy.results and spy.results[0] is not None
+    assert "12 row(s) read: 12 added" in fast.output, fast.output
+    assert _rows(db_url) == exact_rows
+    rows = _varied_acled_rows()
+    rows[4]["latitude"] = "north"
+    g.write_csv(plain, g.ACLED_COLUMNS, rows)
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    with monkeypatch.context() as patch:
+        spy = _Spy(patch, fast=True)
+        refused = _import(db_url, packed, "acled")
+        assert spy.results == [None]  # DuckDB could not vouch for it: the exact reader said why
+    assert refused.exit_code == 2
+    assert f"{packed}:" in refused.output and "latitude: not a number: 'north'" in \
+        refused.output

@@ -250,3 +250,83 @@ def test_semicolons_in_utf8_too(tmp_path: Path) -> None:
     path = _as_spreadsheet_saved(tmp_path / "acled.csv", rows, "utf-8")
     events, problems = parse_file(path, "acled")
     assert problems == [] and len(events) == 2
+
+
+def _number_or_text(value: str) -> object:
+    """A field as a JSON API gives it: numbers as numbers."""
+    for kind in (int, float):
+        try:
+            number = kind(value)
+        except ValueError:
+            continue
+        if str(number) == value:  # "0012" or "1e3" stay text, as the CSV has them
+            return number
+    return value or None
+
+
+def test_ucdp_api_json_gives_the_real_csv_events(tmp_path: Path) -> None:
+    import orjson
+
+    from tests.warning.test_formats import REAL_GED
+
+    with REAL_GED.open(encoding="utf-8", newline="") as f:
+        records = [{k: _number_or_text(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    api = tmp_path / "gedevents.json"
+    api.write_bytes(orjson.dumps({"TotalCount": len(records), "Result": records}))
+    from_json, problems = parse_file(api, "ucdp-ged")
+    from_csv, csv_problems = parse_file(REAL_GED, "ucdp-ged")
+    assert problems == csv_problems == []
+    assert len(from_json) == len(from_csv) == 1848
+    assert from_json == from_csv
+
+
+def test_acled_api_json(db_url: str, tmp_path: Path) -> None:
+    import orjson
+
+    rows = [g.acled_row(n) for n in range(1, 4)]
+    del rows[2]["assoc_actor_1"]  # API answers may leave fields out
+    rows[1]["latitude"] = "north"
+    api = tmp_path / "acled.json"
+    api.write_bytes(orjson.dumps({"status": 200, "success": True, "count": 3, "data": rows}))
+    refused = _import(db_url, api, "acled")
+    assert refused.exit_code == 2
+    assert f"{api}:2: latitude: not a number: 'north'" in refused.output
+    kept = _import(db_url, api, "acled", "--skip-invalid")
+    assert kept.exit_code == 0, kept.output
+    assert "3 row(s) read: 2 added" in kept.output
+    assert (tmp_path / "acled.json.quarantine.csv").exists()
+    assert _count(db_url) == 2
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (b"{not json", "not valid JSON"),
+    (b'{"count": 3}', "JSON of neither a list of records nor an object holding one"),
+])
+def test_bad_json(tmp_path: Path, body: bytes, reason: str) -> None:
+    from riskatlas.warning.ingest import EventImportError
+
+    api = tmp_path / "acled.json"
+    api.write_bytes(body)
+    with pytest.raises(EventImportError) as caught:
+        parse_file(api, "acled")
+    assert caught.value.problems[0].startswith(f"{api}:1: file: {reason}")
+
+
+def test_json_records_that_are_no_rows(tmp_path: Path) -> None:
+    import orjson
+
+    good, nested = g.acled_row(1), {**g.acled_row(2), "notes": {"text": "nested"}}
+    api = tmp_path / "acled.json"
+    api.write_bytes(orjson.dumps([good, nested, "a string"]))
+    events, problems = parse_file(api, "acled")
+    assert [e["source_id"] for e in events] == [good["event_id_cnty"]]
+    assert problems == [f"{api}:2: notes: a nested value, not a field",
+                        f"{api}:3: row: a str, not an object of fields"]
+
+
+def test_gdelt_has_no_json_form(db_url: str, tmp_path: Path) -> None:
+    api = tmp_path / "gdelt.json"
+    api.write_bytes(b"[]")
+    result = _import(db_url, api, "gdelt")
+    assert result.exit_code == 2
+    assert "gdelt has no JSON form" in result.output

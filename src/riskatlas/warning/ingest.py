@@ -83,8 +83,13 @@ class _Row:
 
 
 def _rows(path: Path, fmt: Format, progress: Progress | None, encoding: str) -> inputs.Rows:
-    if inputs.kind_of(path) == "xlsx":
+    kind = inputs.kind_of(path)
+    if kind == "xlsx":
         return inputs.sheet_rows(path, progress, CHUNK)
+    if kind == "json":
+        if not fmt.header:
+            raise inputs.InputError(f"{fmt.name} has no JSON form: give its text file")
+        return inputs.json_rows(path)
     return inputs.text_rows(path, fmt.delimiter, fmt.header, MAX_FIELD, progress, CHUNK,
                             encoding)
 
@@ -92,10 +97,10 @@ def _rows(path: Path, fmt: Format, progress: Progress | None, encoding: str) -> 
 def _records(path: Path, fmt: Format, progress: Progress | None,
              header_out: list[list[str]], encoding: str = "utf-8") -> Iterator[_Row]:
     """Every row of the file with its first line, parsed (event) or refused (problem)."""
-    rows = _rows(path, fmt, progress, encoding)
     names: tuple[str, ...] = ()
     shown: dict[str, str] = {}
     try:
+        rows = _rows(path, fmt, progress, encoding)
         if fmt.header:
             header: list[str] | None = None
             for line, raw, problem in rows:
@@ -191,15 +196,22 @@ def import_file(session: Session, path: Path, format_name: str, owner_org_id: in
     if phase:
         phase("Checking")
     utf8 = encoding.replace("-", "").lower() in ("utf8", "utf8sig")
-    if fmt.name == "acled" and inputs.kind_of(path) == "plain" and utf8 and \
-            path.stat().st_size >= bulk.FAST_MIN_BYTES:
-        checked = bulk.read_acled(path)
-        if checked is not None:
-            try:
-                return _import_checked(session, path, checked, owner_org_id, tlp, progress,
-                                       phase)
-            finally:
-                checked.close()
+    if fmt.name == "acled" and utf8 and inputs.kind_of(path) not in ("xlsx", "json") and \
+            path.stat().st_size >= bulk.FAST_MIN_BYTES // (1 if inputs.kind_of(path) == "plain"
+                                                         else 8):
+        # a compressed file is unpacked for DuckDB to a scratch file; only a clean one is
+        # imported from it, so no problem ever names the scratch file
+        try:
+            with inputs.unpacked(path) as plain:
+                checked = bulk.read_acled(plain)
+                if checked is not None:
+                    try:
+                        return _import_checked(session, plain, checked, owner_org_id, tlp,
+                                               progress, phase)
+                    finally:
+                        checked.close()
+        except inputs.InputError as exc:
+            raise EventImportError([f"{path}:1: file: {exc}"]) from None
     for row in _records(path, fmt, progress, header, encoding):
         result.read += 1
         if row.skipped is not None:

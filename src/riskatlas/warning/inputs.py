@@ -8,6 +8,10 @@
   worksheet, read with openpyxl in its streaming mode; a line is the sheet's row number, as
   Excel shows it. Cells become the text a CSV export of the sheet would hold: dates as
   ISO 8601, whole numbers without a decimal point.
+- JSON as the sources' APIs answer (`.json`): ACLED's `{"data": [...]}`, UCDP's
+  `{"Result": [...]}`, or a plain list of objects, each object a row by field name. The file
+  is read whole (an API page is thousands of rows; use CSV for a whole history), and a "line"
+  is the record's number in the list.
 """
 
 from __future__ import annotations
@@ -15,12 +19,16 @@ from __future__ import annotations
 import csv
 import gzip
 import itertools
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any, cast
+
+import orjson
 
 Rows = Iterator[tuple[int, list[str] | None, str | None]]  # (line, fields, or a problem)
 Read = Callable[[], int]  # how many bytes of the file itself have been read
@@ -32,14 +40,14 @@ class InputError(ValueError):
 
 def kind_of(path: Path) -> str:
     suffix = path.suffix.lower()
-    return {".gz": "gz", ".zip": "zip", ".xlsx": "xlsx"}.get(suffix, "plain")
+    return {".gz": "gz", ".zip": "zip", ".xlsx": "xlsx", ".json": "json"}.get(suffix, "plain")
 
 
 def plain_suffix(path: Path) -> str:
     """The suffix of the text the file holds (for its quarantine file): `.CSV` for
     `x.export.CSV.zip`, `.csv` for a workbook."""
     kind = kind_of(path)
-    if kind == "xlsx":
+    if kind in ("xlsx", "json"):
         return ".csv"
     if kind in ("gz", "zip"):
         return Path(path.stem).suffix or ".csv"
@@ -87,6 +95,23 @@ def _binary(path: Path) -> Iterator[tuple[IO[bytes], Callable[[int], int]]]:
             ratio = member.compress_size / max(member.file_size, 1)
             with archive.open(member) as stream:
                 yield stream, lambda n: int(n * ratio)
+
+
+@contextmanager
+def unpacked(path: Path) -> Iterator[Path]:
+    """The path of the file's text: the file itself, or its content unpacked to a scratch
+    file (removed after) when it is compressed."""
+    if kind_of(path) == "plain":
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="riskatlas-unpacked-") as folder:
+        target = Path(folder) / "events.csv"
+        try:
+            with _binary(path) as (stream, _done), target.open("wb") as out:
+                shutil.copyfileobj(stream, out, 1 << 22)
+        except (OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise InputError(f"cannot be read: {exc}") from None
+        yield target
 
 
 def text_rows(path: Path, delimiter: str, quoted: bool, max_field: int,
@@ -144,6 +169,38 @@ def cell_text(value: Any) -> str:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     return str(value)
+
+
+JSON_LISTS = ("data", "Result", "results")  # ACLED's API, UCDP's API, and a common name
+
+
+def json_rows(path: Path) -> Rows:
+    """The records of an API answer: first the field names (in the order the records first
+    name them) as a header, then each record's values in that order."""
+    try:
+        document = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc})") from None
+    records = document
+    if isinstance(document, dict):
+        records = next((document[k] for k in JSON_LISTS if isinstance(document.get(k), list)),
+                       None)
+    if not isinstance(records, list):
+        raise InputError("JSON of neither a list of records nor an object holding one under "
+                         f"{', '.join(repr(k) for k in JSON_LISTS)}")
+    names = list(dict.fromkeys(k for r in records if isinstance(r, dict) for k in r))
+    yield 1, names, None
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            yield number, None, f"row: a {type(record).__name__}, not an object of fields"
+            continue
+        values = [record.get(name) for name in names]
+        if any(isinstance(v, (dict, list)) for v in values):
+            nested = next(n for n, v in zip(names, values, strict=True)
+                          if isinstance(v, (dict, list)))
+            yield number, None, f"{nested}: a nested value, not a field"
+            continue
+        yield number, [cell_text(v) for v in values], None
 
 
 def sheet_rows(path: Path, progress: Callable[[int], None] | None, every: int) -> Rows:
