@@ -239,3 +239,26 @@ def test_warning_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
     refused = cli("warning", "run", "--indicators", str(bad), "--db", db_url)
     assert refused.exit_code == 2
     assert f"{bad}:7: indicator T-RIOTS: detector.name: unknown detector" in refused.stderr
+
+
+def test_default_indicators_on_green_events_only(db_url: str) -> None:
+    """An ACLED import alone (every event GREEN, the default): the AMBER tier adds no event,
+    and a fatalities indicator's matrix for it is the GREEN one (np.bincount of no events
+    answered int64 zeros, and adding the tier below's float sums to them failed)."""
+    runtime = Runtime(Settings(database_url=db_url))
+    with runtime.transaction() as session:
+        owner = session.scalar(select(Organisation.id).where(Organisation.key == "C5-SEC"))
+        for i in range(60):  # a quiet border province, then a deadly week
+            day = WEEK - timedelta(weeks=59 - i)
+            deaths = 25 if i == 59 else i % 2
+            row = dict(source="acled", source_id=f"B{i}", period="day", date=day,
+                       country="KGZ", admin1="Batken", location="Kok-Tash",
+                       event_type="Battles", sub_type="Armed clash",
+                       actor1="Military Forces of Kyrgyzstan", fatalities=deaths, events=1,
+                       owner_org_id=owner, tlp="green")
+            session.add(Event(**row, digest=ingest.digest_of(row)))
+    ran = cli("warning", "run", "--db", db_url)
+    assert ran.exit_code == 0, ran.output
+    listed = cli("alerts", "list", "--format", "json", "--db", db_url)
+    found = {(a["indicator"], a["period_start"]) for a in json.loads(listed.stdout)}
+    assert ("CA-EWI-BRD-002", WEEK.isoformat()) in found

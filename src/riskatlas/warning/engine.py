@@ -236,8 +236,10 @@ def cell_sums(where: Space, cells: Array, weights: Array | None) -> tuple[Array,
     of `where`'s cells, as (geography x period) matrices; `cells`: each event's cell."""
     counts = np.bincount(cells, minlength=where.size)
     # with every weight 1 the sums are the counts: the same floats, without a weighted pass
+    # (np.bincount answers int64 zeros for no events even with weights: float64 always, or a
+    # tier that adds no event could not add the tier below's sums to its own)
     values = counts.astype(np.float64) if weights is None else np.bincount(
-        cells, weights=weights, minlength=where.size)
+        cells, weights=weights, minlength=where.size).astype(np.float64, copy=False)
     shape = (len(where.keys), where.length)
     return values.reshape(shape), counts.reshape(shape)
 
