@@ -273,7 +273,8 @@ def grid(indicator: Indicator, cols: Columns, keep: Array, origin: int, length: 
         values: Array = np.bincount(distinct, minlength=size).astype(np.float64)
     else:
         weights = cols["count" if indicator.measure == "events" else "fatalities"][keep][ok]
-        values = np.bincount(cell, weights=weights, minlength=size)
+        values = np.bincount(cell, weights=weights, minlength=size).astype(np.float64,
+                                                                           copy=False)
     return keys, values.reshape(len(keys), length)
 
 
