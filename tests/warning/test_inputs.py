@@ -330,3 +330,30 @@ def test_gdelt_has_no_json_form(db_url: str, tmp_path: Path) -> None:
     result = _import(db_url, api, "gdelt")
     assert result.exit_code == 2
     assert "gdelt has no JSON form" in result.output
+
+
+def test_ucdp_ged_border_war_alerts_with_the_default_indicators(db_url: str,
+                                                                tmp_path: Path) -> None:
+    """UCDP GED alone (no ACLED): the Kyrgyz-Tajik fighting, typed by UCDP as state-based
+    conflict between two governments, is counted by the default border indicators, in its
+    first week, and the quiet year before raises nothing."""
+    import json
+
+    # a year of coverage: one UCDP event elsewhere (another province, no fighting type)
+    rows = [g.ucdp_row(1, date_start="2021-09-15T00:00:00", date_end="2021-09-15T00:00:00",
+                       adm_1="Chuy province", type_of_violence="3", best="1",
+                       side_a="Unknown", side_b="Civilians")]
+    for n, day in enumerate(["2022-09-14", "2022-09-15", "2022-09-16", "2022-09-16"], start=2):
+        rows.append(g.ucdp_row(n, date_start=f"{day}T00:00:00", date_end=f"{day}T00:00:00"))
+    path = g.write_csv(tmp_path / "ged.csv", g.UCDP_COLUMNS, rows)
+    imported = _import(db_url, path, "ucdp-ged")
+    assert imported.exit_code == 0, imported.output
+    result = cli("warning", "backtest", "--since", "2021-09-11", "--until", "2022-09-23",
+                 "--db", db_url)
+    assert result.exit_code == 0, result.stderr
+    found = {(a["indicator"], a["admin1"], a["period_start"])
+             for a in json.loads(result.stdout)["alerts"]}
+    # ACLED's week of Saturday 2022-09-10 holds the 14th to the 16th
+    assert ("CA-EWI-BRD-001", "Batken province", "2022-09-10") in found
+    assert ("CA-EWI-BRD-002", "Batken province", "2022-09-10") in found  # 48 deaths
+    assert all(start == "2022-09-10" for _, _, start in found)
