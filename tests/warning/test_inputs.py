@@ -143,9 +143,11 @@ def _weekly_cells(n: int, week: object = datetime(2022, 9, 17), **changes: objec
     return [row[c] for c in g.WEEKLY_COLUMNS]
 
 
-def test_acled_aggregated_workbook(db_url: str, tmp_path: Path) -> None:
+def test_acled_aggregated_workbook(db_url: str, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Cells as Excel holds them (dates, numbers, empty sub-event type, no longitude at the
-    row's end) give the events the same file saved as CSV gives."""
+    row's end) give the events the same file saved as CSV gives; an import reads the sheet
+    once (its writing phase reads the scratch copy)."""
     cells = [_weekly_cells(1), _weekly_cells(2, SUB_EVENT_TYPE=None),
              _weekly_cells(3, CENTROID_LONGITUDE=None), _weekly_cells(4, EVENTS=2.0)]
     book = _workbook(tmp_path / "Europe-Central-Asia_aggregated_data.xlsx", cells)
@@ -153,8 +155,17 @@ def test_acled_aggregated_workbook(db_url: str, tmp_path: Path) -> None:
             for row in cells]
     as_csv = g.write_csv(tmp_path / "aggregated.csv", g.WEEKLY_COLUMNS, text)
     assert parse_file(book, "acled-weekly") == parse_file(as_csv, "acled-weekly")
+    reads: list[Path] = []
+    real = inputs.sheet_rows
+
+    def counted(path: Path, *args: object) -> inputs.Rows:
+        reads.append(path)
+        return real(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(inputs, "sheet_rows", counted)
     result = _import(db_url, book, "acled-weekly")
     assert result.exit_code == 0, result.output
+    assert reads == [book]
     stored = _events(db_url)
     assert len(stored) == 4
     assert {e[3] for e in stored} == {date(2022, 9, 17)}

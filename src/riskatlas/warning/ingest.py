@@ -82,9 +82,12 @@ class _Row:
     skipped: str | None = None  # why a well-formed row is no event
 
 
-def _rows(path: Path, fmt: Format, progress: Progress | None, encoding: str) -> inputs.Rows:
+def _rows(path: Path, fmt: Format, progress: Progress | None, encoding: str,
+          sheet: inputs.Sheet | None = None) -> inputs.Rows:
     kind = inputs.kind_of(path)
     if kind == "xlsx":
+        if sheet is not None:
+            return sheet.rows(progress, CHUNK)
         return inputs.sheet_rows(path, progress, CHUNK)
     if kind == "json":
         if not fmt.header:
@@ -95,12 +98,13 @@ def _rows(path: Path, fmt: Format, progress: Progress | None, encoding: str) -> 
 
 
 def _records(path: Path, fmt: Format, progress: Progress | None,
-             header_out: list[list[str]], encoding: str = "utf-8") -> Iterator[_Row]:
+             header_out: list[list[str]], encoding: str = "utf-8",
+             sheet: inputs.Sheet | None = None) -> Iterator[_Row]:
     """Every row of the file with its first line, parsed (event) or refused (problem)."""
     names: tuple[str, ...] = ()
     shown: dict[str, str] = {}
     try:
-        rows = _rows(path, fmt, progress, encoding)
+        rows = _rows(path, fmt, progress, encoding, sheet)
         if fmt.header:
             header: list[str] | None = None
             for line, raw, problem in rows:
@@ -186,6 +190,15 @@ def import_file(session: Session, path: Path, format_name: str, owner_org_id: in
     """Import one file (see the module's docstring). Raises EventImportError with every
     problem, having written nothing, when a row is bad and `skip_invalid` is false. The
     caller commits: the whole file is one transaction."""
+    with inputs.Sheet(path) as sheet:  # a workbook is read with openpyxl once, not twice
+        return _import_file(session, path, format_name, owner_org_id, tlp, skip_invalid,
+                            progress, phase, encoding, sheet)
+
+
+def _import_file(session: Session, path: Path, format_name: str, owner_org_id: int,
+                 tlp: str, skip_invalid: bool, progress: Progress | None,
+                 phase: Callable[[str], None] | None, encoding: str,
+                 sheet: inputs.Sheet) -> ImportResult:
     fmt = FORMATS[format_name]
     result = ImportResult()
     problems: list[str] = []
@@ -212,7 +225,7 @@ def import_file(session: Session, path: Path, format_name: str, owner_org_id: in
                         checked.close()
         except inputs.InputError as exc:
             raise EventImportError([f"{path}:1: file: {exc}"]) from None
-    for row in _records(path, fmt, progress, header, encoding):
+    for row in _records(path, fmt, progress, header, encoding, sheet):
         result.read += 1
         if row.skipped is not None:
             result.skipped += 1
@@ -241,7 +254,7 @@ def import_file(session: Session, path: Path, format_name: str, owner_org_id: in
     writer = EventWriter(session, fmt.name, stamp, result.read - len(bad) - result.skipped)
     try:
         chunk: list[tuple[Any, ...]] = []
-        for row in _records(path, fmt, progress, [], encoding):
+        for row in _records(path, fmt, progress, [], encoding, sheet):
             if row.event is None or row.line in bad_lines:
                 continue
             event = dict(row.event, source=fmt.name, owner_org_id=owner_org_id, tlp=tlp)

@@ -171,6 +171,50 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+class Sheet:
+    """A workbook read once: the first pass reads the sheet with openpyxl (the slow part, about
+    7,000 rows a second) and keeps each row in a scratch CSV beside its row number; a later
+    pass (the import's writing phase) reads that instead. Use as a context manager."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.folder: tempfile.TemporaryDirectory[str] | None = None
+        self.scratch: Path | None = None
+
+    def __enter__(self) -> Sheet:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.folder is not None:
+            self.folder.cleanup()
+
+    def rows(self, progress: Callable[[int], None] | None, every: int) -> Rows:
+        if self.scratch is not None:
+            yield from self._again(progress, every)
+            return
+        self.folder = tempfile.TemporaryDirectory(prefix="riskatlas-sheet-")
+        scratch = Path(self.folder.name) / "rows.csv"
+        with scratch.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            for number, fields, problem in sheet_rows(self.path, progress, every):
+                writer.writerow([number, *(fields or [])])
+                yield number, fields, problem
+        self.scratch = scratch  # only a sheet read to its end is read again from it
+
+    def _again(self, progress: Callable[[int], None] | None, every: int) -> Rows:
+        assert self.scratch is not None
+        size, total = self.path.stat().st_size, max(self.scratch.stat().st_size, 1)
+        csv.field_size_limit(max(csv.field_size_limit(), 1 << 24))  # as the sheet held them
+        with self.scratch.open("rb") as stream:
+            lines = _Lines(stream)
+            for count, (number, *fields) in enumerate(csv.reader(lines), start=1):
+                yield int(number), fields, None
+                if progress is not None and count % every == 0:
+                    progress(size * lines.bytes // total)
+        if progress is not None:
+            progress(size)
+
+
 JSON_LISTS = ("data", "Result", "results")  # ACLED's API, UCDP's API, and a common name
 
 
