@@ -80,3 +80,84 @@ def test_malformed_rows_never_crash_nor_half_import(db_url: str, tmp_path: Path,
         return
     assert problems == []
     assert result.added == len(events) and _count(runtime) == before + len(events)
+
+
+JSON_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**12, 10**12) |
+    st.floats(allow_nan=False, allow_infinity=False) | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=8)
+JSON_RECORD = st.one_of(
+    # a good row with some fields replaced by any JSON value (numbers, nulls, nesting)
+    st.dictionaries(st.sampled_from(g.ACLED_COLUMNS), JSON_VALUE, max_size=4).map(
+        lambda changes: {**g.acled_row(next(_serial) * 10), **changes}),
+    JSON_VALUE)
+
+
+def _outcome(runtime: Runtime, path: Path, fmt: str) -> None:
+    """The reader gives events and problems or refuses the file; an import writes all of the
+    good file or nothing of a bad one."""
+    try:
+        events, problems = parse_file(path, fmt)
+    except EventImportError as exc:  # the file as a whole (header, archive, JSON)
+        events, problems = [], exc.problems
+        assert problems and all(p.startswith(f"{path}:") for p in problems)
+    before = _count(runtime)
+    try:
+        with runtime.transaction() as session:
+            result = service.import_events(session, path, fmt, Who("test"))
+    except EventImportError as exc:
+        assert exc.problems == problems and problems
+        assert _count(runtime) == before
+        return
+    assert problems == []
+    assert result.added + result.updated + result.unchanged == len(events)
+    assert _count(runtime) == before + result.added
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(document=st.one_of(st.lists(JSON_RECORD, max_size=4),
+                          st.dictionaries(st.sampled_from(["data", "Result", "count"]),
+                                          st.lists(JSON_RECORD, max_size=3), max_size=2),
+                          JSON_VALUE))
+def test_malformed_json_never_crashes_nor_half_imports(db_url: str, tmp_path: Path,
+                                                       document: object) -> None:
+    import orjson
+
+    path = tmp_path / f"acled-{next(_serial)}.json"
+    path.write_bytes(orjson.dumps(document))
+    _outcome(Runtime(Settings(database_url=db_url)), path, "acled")
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(suffix=st.sampled_from([".csv.gz", ".CSV.zip", ".xlsx"]), cut=st.integers(0, 400),
+       noise=st.binary(max_size=40))
+def test_broken_archives_and_workbooks_never_crash(db_url: str, tmp_path: Path, suffix: str,
+                                                   cut: int, noise: bytes) -> None:
+    """A good file packed, then cut short and followed by noise."""
+    import gzip
+    import zipfile
+
+    from openpyxl import Workbook
+
+    rows = [g.acled_row(next(_serial) * 10 + n) for n in range(3)]
+    plain = g.write_csv(tmp_path / f"p-{next(_serial)}.csv", g.ACLED_COLUMNS, rows)
+    path = tmp_path / f"acled-{next(_serial)}{suffix}"
+    if suffix == ".csv.gz":
+        path.write_bytes(gzip.compress(plain.read_bytes()))
+    elif suffix == ".CSV.zip":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.write(plain, "acled.csv")
+    else:
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.append(g.ACLED_COLUMNS)
+        for row in rows:
+            sheet.append([row[c] for c in g.ACLED_COLUMNS])
+        book.save(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: max(len(data) - cut, 0)] + noise)
+    _outcome(Runtime(Settings(database_url=db_url)), path, "acled")

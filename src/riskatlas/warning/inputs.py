@@ -22,6 +22,7 @@ import itertools
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time
@@ -36,6 +37,10 @@ Read = Callable[[], int]  # how many bytes of the file itself have been read
 
 class InputError(ValueError):
     """The file cannot be read at all (`reason` names why)."""
+
+
+# what a truncated or corrupt archive raises while it is read (gzip's BadGzipFile is an OSError)
+BROKEN = (OSError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
 def kind_of(path: Path) -> str:
@@ -109,7 +114,7 @@ def unpacked(path: Path) -> Iterator[Path]:
         try:
             with _binary(path) as (stream, _done), target.open("wb") as out:
                 shutil.copyfileobj(stream, out, 1 << 22)
-        except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        except BROKEN as exc:
             raise InputError(f"cannot be read: {exc}") from None
         yield target
 
@@ -150,7 +155,7 @@ def text_rows(path: Path, delimiter: str, quoted: bool, max_field: int,
                     progress(done(lines.bytes))
             if progress is not None:
                 progress(done(lines.bytes))
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:  # a truncated or corrupt archive
+    except BROKEN as exc:  # a truncated or corrupt archive
         raise InputError(f"cannot be read: {exc}") from None
 
 
@@ -277,5 +282,7 @@ def sheet_rows(path: Path, progress: Callable[[int], None] | None, every: int) -
                 progress(min(size, size * number // total))
         if progress is not None:
             progress(size)
+    except Exception as exc:  # a sheet cut short or damaged fails while it streams, as above
+        raise InputError(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
     finally:
         book.close()
