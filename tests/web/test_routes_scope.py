@@ -44,6 +44,7 @@ ALLOWED = {
     "/healthz": "process health check: reads nothing, needs no principal",
     "/readyz": "readiness check: the schema revision only, needs no principal",
     "/metrics": "aggregate counts (no record content), for administrators",
+    "/reports/new": "the empty field report form (a record it files is read back by /alerts)",
 }
 
 

@@ -41,6 +41,7 @@ from riskatlas.runtime import Runtime
 from riskatlas.sharing import pages as sharing_pages
 from riskatlas.sharing import routes as sharing_routes
 from riskatlas.warning import alert_routes
+from riskatlas.warning import pages as warning_pages
 from riskatlas.warning import routes as warning_routes
 from riskatlas.web import apiref, docs, errors, observe, openapi, security
 from riskatlas.web.cache import CachedReads, ReadCache
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(governance_routes.router)  # /api/v1/proposals, /api/v1/meetings
     app.include_router(reports_routes.router)  # briefing packs
     app.include_router(governance_pages.router)  # /proposals, /meetings
+    app.include_router(warning_pages.router)  # /alerts, /reports/new
     app.include_router(measure_pages.router)  # before catalog_pages: /measures/board
     app.include_router(country_pages.router)
     app.include_router(catalog_pages.router)

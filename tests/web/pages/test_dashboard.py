@@ -84,7 +84,8 @@ def test_dashboard_parts_and_the_partner_view(db_url: str, cheap_hashing: None) 
     assert AMBER_MEASURE in due
     recent = member[member.index('id="recent-title"'):]
     assert AMBER in recent and "CA-TST-001" in recent
-    assert "Early warning is not yet enabled" in member
+    # the latest alerts: loaded by htmx from /alerts/latest (tests/warning/test_pages.py)
+    assert 'hx-get="/alerts/latest"' in member and 'href="/alerts"' in member
     partner = node.client.get("/", headers=node.headers("sau_editor")).text
     assert AMBER not in partner and AMBER_MEASURE not in partner
     assert "Hidden zebra" not in partner

@@ -1,0 +1,204 @@
+"""Pages for early warning: the alerts (/alerts, /alerts/{id}, with their status forms), the
+dashboard's latest alerts (/alerts/latest, a fragment the dashboard loads) and the field
+incident report form (/reports/new).
+
+Thin doors over warning.alerts and warning.service: every read takes the request's Scope, so
+a page shows exactly the alerts the JSON API shows the same person; every write goes through
+the service with the principal, which decides what that person may do (the pages only hide
+the buttons a person may not use). Plain forms with the session's CSRF token in a hidden field
+(web.deps.form_csrf_ok), as the other pages.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from riskatlas.catalog.pages import url
+from riskatlas.sharing.policy import TLP_LEVELS, Principal
+from riskatlas.warning import alerts, service
+from riskatlas.warning.formats import ACLED_TYPES
+from riskatlas.warning.models import ALERT_STATUSES
+from riskatlas.warning.schemas import ReportIn
+from riskatlas.web import i18n
+from riskatlas.web.deps import CurrentPrincipal, ScopeDep, SessionDep, form_csrf_ok, who
+from riskatlas.web.templating import page_language, render
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+LATEST = 5
+ACTIONS = {"acknowledged": "ack", "dismissed": "dismiss", "escalated": "escalate"}
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "translated where shown"
+    return message
+
+
+# Coded values as the pages name them (translated: warning.po)
+NAMES = {"new": N_("new"), "acknowledged": N_("acknowledged"), "dismissed": N_("dismissed"),
+         "escalated": N_("escalated"), "low": N_("low"), "moderate": N_("moderate"),
+         "high": N_("high"), "critical": N_("critical")}
+
+
+def _context(request: Request) -> dict[str, Any]:
+    gettext = i18n.translations(page_language(request)).gettext
+    return {"url": lambda path, *pairs: url(request, path, list(pairs)),
+            "name": lambda value: gettext(NAMES[value]) if value in NAMES else value,
+            "section": "alerts"}
+
+
+def _int(raw: str | None, low: int, high: int) -> int | None:
+    try:
+        value = int(raw or "")
+    except ValueError:
+        return None
+    return value if low <= value <= high else None
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alert_list(request: Request, session: SessionDep, scope: ScopeDep) -> HTMLResponse:
+    q = request.query_params
+    status = q.get("status") if q.get("status") in ALERT_STATUSES else None
+    country = (q.get("country") or "").strip().upper()[:3] or None
+    severity = _int(q.get("min_severity"), 1, 4)
+    page = _int(q.get("page"), 1, 10_000) or 1
+    filters = alerts.AlertFilters(status=status, country=country, min_severity=severity)
+    total, items = alerts.list_alerts(session, scope, filters, PAGE_SIZE,
+                                      (page - 1) * PAGE_SIZE)
+    kept = [(k, v) for k, v in (("status", status), ("country", country),
+                                ("min_severity", str(severity) if severity else None)) if v]
+    pages = {"previous": url(request, "/alerts", [*kept, ("page", str(page - 1))])
+             if page > 1 else None,
+             "next": url(request, "/alerts", [*kept, ("page", str(page + 1))])
+             if page * PAGE_SIZE < total else None}
+    return render(request, "warning/alerts.html", {
+        "alerts": items, "total": total, "page": page, "pages": pages, "statuses":
+        ALERT_STATUSES, "asked": {"status": status, "country": country,
+                                  "min_severity": severity}, **_context(request)})
+
+
+@router.get("/alerts/latest", response_class=HTMLResponse)
+def latest(request: Request, session: SessionDep, scope: ScopeDep) -> HTMLResponse:
+    """The dashboard's part: the newest alerts not dismissed, most severe first."""
+    _, items = alerts.list_alerts(session, scope, alerts.AlertFilters(), 50)
+    shown = [a for a in items if a["status"] != "dismissed"][:LATEST]
+    return render(request, "warning/_latest.html", {"alerts": shown, **_context(request)})
+
+
+def _may_change(principal: Principal) -> bool:
+    """May change an alert's status (warning.alerts.set_status decides; this hides buttons)."""
+    return not principal.anonymous and principal.can_write and principal.org_id is not None
+
+
+def _may_report(principal: Principal) -> bool:
+    """May file a field report: any signed-in user of an organisation, as over the API."""
+    return not principal.anonymous and principal.org_id is not None
+
+
+def alert_page(request: Request, session: SessionDep, scope: ScopeDep, principal: Principal,
+               alert_id: int, problem: str | None = None, status: int = 200) -> HTMLResponse:
+    try:
+        found = alerts.get_alert(session, scope, alert_id)
+    except alerts.AlertNotFound:
+        raise HTTPException(404, "No such alert.") from None
+    return render(request, "warning/alert.html", {
+        "alert": found, "actions": ACTIONS if _may_change(principal) else {},
+        "problem": problem, **_context(request)}, status_code=status)
+
+
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse)
+def alert_detail(alert_id: int, request: Request, session: SessionDep, scope: ScopeDep,
+                 principal: CurrentPrincipal) -> HTMLResponse:
+    return alert_page(request, session, scope, principal, alert_id)
+
+
+def _refused(request: Request, message: str, status: int) -> HTMLResponse:
+    return render(request, "warning/refused.html", {"message": message, **_context(request)},
+                  status_code=status)
+
+
+async def _form(request: Request, principal: Principal) -> tuple[Any, Response | None]:
+    form = await request.form()
+    if principal.anonymous:
+        return form, RedirectResponse(url(request, "/login", [("next", request.url.path)]),
+                                      status_code=303)
+    csrf = form.get("csrf")
+    if not form_csrf_ok(request, csrf if isinstance(csrf, str) else None):
+        return form, _refused(request, "csrf", 403)
+    return form, None
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+@router.post("/alerts/{alert_id}/status", response_class=HTMLResponse)
+async def change_status(alert_id: int, request: Request, session: SessionDep,
+                        scope: ScopeDep, principal: CurrentPrincipal) -> Response:
+    form, refused = await _form(request, principal)
+    if refused:
+        return refused
+    wanted = _text(form.get("status"))
+    note = _text(form.get("note"))[:2000] or None
+    try:
+        alerts.set_status(session, scope, principal, alert_id, wanted,
+                          who(request, principal), note)
+    except alerts.AlertNotFound:
+        raise HTTPException(404, "No such alert.") from None
+    except alerts.AlertError as exc:
+        session.rollback()
+        return alert_page(request, session, scope, principal, alert_id, problem=str(exc),
+                          status=403)
+    session.commit()
+    return RedirectResponse(url(request, f"/alerts/{alert_id}"), status_code=303)
+
+
+# --- field incident reports ---------------------------------------------------------------------
+
+REPORT_FIELDS = ("date", "country", "admin1", "location", "latitude", "longitude",
+                 "event_type", "sub_type", "actor1", "actor2", "fatalities", "notes", "tlp")
+
+
+def _report_page(request: Request, principal: Principal, typed: dict[str, str],
+                 problems: list[str] | None = None, created: int | None = None,
+                 status: int = 200) -> HTMLResponse:
+    return render(request, "warning/report.html", {
+        "typed": typed, "problems": problems or [], "created": created,
+        "types": {t: sorted(s) for t, s in ACLED_TYPES.items()}, "tlps": TLP_LEVELS,
+        "may_report": _may_report(principal), **_context(request)}, status_code=status)
+
+
+@router.get("/reports/new", response_class=HTMLResponse)
+def report_form(request: Request, principal: CurrentPrincipal) -> Response:
+    if principal.anonymous:
+        return RedirectResponse(url(request, "/login", [("next", "/reports/new")]),
+                                status_code=303)
+    created = _int(request.query_params.get("created"), 1, 2**63 - 1)
+    return _report_page(request, principal, {"date": date.today().isoformat(), "tlp": "amber"},
+                        created=created)
+
+
+@router.post("/reports/new", response_class=HTMLResponse)
+async def file_report(request: Request, session: SessionDep,
+                      principal: CurrentPrincipal) -> Response:
+    form, refused = await _form(request, principal)
+    if refused:
+        return refused
+    typed = {k: _text(form.get(k)) for k in REPORT_FIELDS}
+    if not _may_report(principal):
+        return _report_page(request, principal, typed, status=403)
+    try:
+        report = ReportIn.model_validate({k: v for k, v in typed.items() if v != ""})
+        event_id = service.create_report(session, principal, report, who(request, principal))
+    except ValidationError as exc:
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        return _report_page(request, principal, typed, problems, status=422)
+    except service.EventError as exc:
+        return _report_page(request, principal, typed, [str(exc)], status=403)
+    session.commit()
+    return RedirectResponse(url(request, "/reports/new", [("created", str(event_id))]),
+                            status_code=303)
