@@ -34,6 +34,8 @@ PAGES: dict[str, tuple[str, str | None]] = {
     "proposals": ("/proposals?status=all", "kaz_editor"),
     "propose": ("/risks/CA-AFG-002/propose", "kaz_editor"),
     "meetings": ("/meetings", "web_admin"),  # with the form to add one
+    "alerts": ("/alerts", "kaz_editor"),
+    "report": ("/reports/new", "kaz_editor"),  # the field report form
 }
 WIDTHS = (375, 1440)
 GRAVE = {"serious", "critical"}
