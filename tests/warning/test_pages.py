@@ -94,6 +94,9 @@ def test_a_report_filed_by_form_raises_an_alert_only_members_see(
         assert 'action="/alerts/' not in page.text  # a viewer gets no status buttons
         latest = member.get("/alerts/latest")
         assert f'href="/alerts/{alert_id}"' in latest.text
+        assert f'href="/alerts/{alert_id}"' in member.get("/alerts/latest?country=KAZ").text
+        assert f'href="/alerts/{alert_id}"' not in member.get("/alerts/latest?country=KGZ").text
+        assert 'hx-get="/alerts/latest?country=KAZ"' in member.get("/countries/KAZ").text
         assert 'hx-get="/alerts/latest"' in member.get("/").text
         # a viewer of an organisation files reports (as over the API), not status changes
         assert 'name="event_type"' in member.get("/reports/new").text

@@ -83,10 +83,14 @@ def alert_list(request: Request, session: SessionDep, scope: ScopeDep) -> HTMLRe
 
 @router.get("/alerts/latest", response_class=HTMLResponse)
 def latest(request: Request, session: SessionDep, scope: ScopeDep) -> HTMLResponse:
-    """The dashboard's part: the newest alerts not dismissed, most severe first."""
-    _, items = alerts.list_alerts(session, scope, alerts.AlertFilters(), 50)
+    """The dashboard's and a country page's part (`country`): the newest alerts not
+    dismissed, most severe first."""
+    country = (request.query_params.get("country") or "").strip().upper()[:3] or None
+    _, items = alerts.list_alerts(session, scope, alerts.AlertFilters(country=country), 50)
     shown = [a for a in items if a["status"] != "dismissed"][:LATEST]
-    return render(request, "warning/_latest.html", {"alerts": shown, **_context(request)})
+    more = url(request, "/alerts", [("country", country)] if country else [])
+    return render(request, "warning/_latest.html", {"alerts": shown, "more": more,
+                                                    **_context(request)})
 
 
 def _may_change(principal: Principal) -> bool:
