@@ -15,6 +15,7 @@ from riskatlas.runtime import Runtime
 from riskatlas.warning import alerts
 from riskatlas.warning.indicators import parse_indicators
 from riskatlas.warning.models import Alert, Event
+from tests.warning.test_alerts import RIOTS, WEEK
 from tests.web.pages.frame_kit import (  # noqa: F401 - fast_hashing: a fixture
     add_user,
     app_for,
@@ -23,19 +24,6 @@ from tests.web.pages.frame_kit import (  # noqa: F401 - fast_hashing: a fixture
     settings_for,
     sign_in,
 )
-
-WEEK = date(2024, 5, 4)  # a Saturday
-RIOTS = """
-indicators:
-  - key: T-RIOTS
-    title: {en: Riots, ru: Беспорядки}
-    risks: [CA-UNR-001]
-    filter: {countries: [KAZ], event_types: [Riots]}
-    measure: events
-    period: week
-    level: admin1
-    detector: {name: record, params: {window: 4, minimum: 3}}
-"""
 
 
 def _report(client: TestClient, csrf: str, day: date, n: int, event_type: str = "Riots",

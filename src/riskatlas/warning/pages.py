@@ -121,7 +121,8 @@ def alert_detail(alert_id: int, request: Request, session: SessionDep, scope: Sc
 
 
 def _refused(request: Request, message: str, status: int) -> HTMLResponse:
-    return render(request, "warning/refused.html", {"message": message, **_context(request)},
+    # the catalog's page of refusals says why ("csrf": the form expired)
+    return render(request, "catalog/refused.html", {"message": message, **_context(request)},
                   status_code=status)
 
 
