@@ -32,7 +32,6 @@ from typing import IO, Any, cast
 import orjson
 
 Rows = Iterator[tuple[int, list[str] | None, str | None]]  # (line, fields, or a problem)
-Read = Callable[[], int]  # how many bytes of the file itself have been read
 
 
 class InputError(ValueError):
