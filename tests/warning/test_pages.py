@@ -79,6 +79,9 @@ def test_a_report_filed_by_form_raises_an_alert_only_members_see(
         assert f'href="/alerts/{alert_id}"' in listed.text and "T-RIOTS" in listed.text
         page = member.get(f"/alerts/{alert_id}")
         assert page.status_code == 200 and "CA-UNR-001" in page.text
+        # the events behind it: the week's five reports, not the protest half a year before
+        behind = page.text[page.text.index("Events behind it"):]
+        assert all(f"report {n}" in behind for n in range(5)) and "report 9" not in behind
         assert 'action="/alerts/' not in page.text  # a viewer gets no status buttons
         latest = member.get("/alerts/latest")
         assert f'href="/alerts/{alert_id}"' in latest.text

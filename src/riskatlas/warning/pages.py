@@ -11,6 +11,7 @@ the buttons a person may not use). Plain forms with the session's CSRF token in 
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any
 
@@ -22,6 +23,7 @@ from riskatlas.catalog.pages import url
 from riskatlas.sharing.policy import TLP_LEVELS, Principal
 from riskatlas.warning import alerts, service
 from riskatlas.warning.formats import ACLED_TYPES
+from riskatlas.warning.indicators import Indicator, default_indicator_file, load_indicators
 from riskatlas.warning.models import ALERT_STATUSES
 from riskatlas.warning.schemas import ReportIn
 from riskatlas.web import i18n
@@ -31,6 +33,7 @@ from riskatlas.web.templating import page_language, render
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 LATEST = 5
+EVENTS_SHOWN = 50  # on an alert's page: the events behind it
 ACTIONS = {"acknowledged": "ack", "dismissed": "dismiss", "escalated": "escalate"}
 
 
@@ -103,15 +106,39 @@ def _may_report(principal: Principal) -> bool:
     return not principal.anonymous and principal.org_id is not None
 
 
+@functools.cache
+def _shipped() -> dict[str, Indicator]:
+    return {i.key: i for i in load_indicators(default_indicator_file())}
+
+
+def events_behind(session: SessionDep, scope: ScopeDep, alert: dict[str, Any],
+                  ) -> tuple[list[dict[str, Any]], bool]:
+    """The events of the alert's place and period that the reader may see, newest first, and
+    whether they are those its indicator counts (its filter is known for the shipped
+    indicators; for another indicator file, every event of the place and period)."""
+    _, rows = service.list_events(session, scope, service.EventFilters(
+        country=alert["country"], admin1=alert["admin1"],
+        since=date.fromisoformat(alert["period_start"]),
+        until=date.fromisoformat(alert["period_end"])), limit=EVENTS_SHOWN * 10)
+    indicator = _shipped().get(alert["indicator"])
+    if indicator is not None:
+        match = indicator.filter.matcher
+        rows = [r for r in rows if match(r["country"], r["admin1"], r["event_type"],
+                                         r["sub_type"], r["actor1"], r["actor2"])]
+    return rows[:EVENTS_SHOWN], indicator is not None
+
+
 def alert_page(request: Request, session: SessionDep, scope: ScopeDep, principal: Principal,
                alert_id: int, problem: str | None = None, status: int = 200) -> HTMLResponse:
     try:
         found = alerts.get_alert(session, scope, alert_id)
     except alerts.AlertNotFound:
         raise HTTPException(404, "No such alert.") from None
+    events, counted = events_behind(session, scope, found)
     return render(request, "warning/alert.html", {
         "alert": found, "actions": ACTIONS if _may_change(principal) else {},
-        "problem": problem, **_context(request)}, status_code=status)
+        "events": events, "counted": counted, "problem": problem, **_context(request)},
+        status_code=status)
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)

@@ -33,6 +33,7 @@ class EventError(ValueError):
 @dataclass(frozen=True)
 class EventFilters:
     country: str | None = None
+    admin1: str | None = None  # exactly as stored (a page's alert names its province so)
     source: str | None = None
     since: date | None = None
     until: date | None = None
@@ -67,6 +68,8 @@ def _filtered(query: Q, scope: Scope, filters: EventFilters) -> Q:
     query = query.where(scope.events)
     if filters.country:
         query = query.where(Event.country == filters.country.upper())
+    if filters.admin1 is not None:
+        query = query.where(Event.admin1 == filters.admin1)
     if filters.source:
         query = query.where(Event.source == filters.source)
     if filters.since:
