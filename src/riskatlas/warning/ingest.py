@@ -21,6 +21,7 @@ has the figures.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 from collections.abc import Callable, Iterator
@@ -138,6 +139,11 @@ def _records(path: Path, fmt: Format, progress: Progress | None,
         raise EventImportError([f"{path}:1: file: {exc}"]) from None
 
 
+def _utf8(encoding: str) -> bool:
+    """Whether the encoding is UTF-8 under any of its names (the CLI checked it exists)."""
+    return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+
+
 def _parse(row: _Row, fmt: Format, names: tuple[str, ...], shown: dict[str, str],
            encoding: str = "utf-8") -> str | None:
     raw = row.raw
@@ -156,7 +162,7 @@ def _parse(row: _Row, fmt: Format, names: tuple[str, ...], shown: dict[str, str]
         if "\x00" in value:
             return f"{shown.get(name, name)}: contains a NUL character"
         if "\ufffd" in value:
-            if encoding.replace("-", "").lower() == "utf8":
+            if _utf8(encoding):
                 return (f"{shown.get(name, name)}: not valid UTF-8 (a file a spreadsheet "
                         "saved may be in its own encoding: try --encoding cp1251)")
             return f"{shown.get(name, name)}: not valid {encoding}"
@@ -208,10 +214,9 @@ def _import_file(session: Session, path: Path, format_name: str, owner_org_id: i
     header: list[list[str]] = []
     if phase:
         phase("Checking")
-    utf8 = encoding.replace("-", "").lower() in ("utf8", "utf8sig")
-    if fmt.name == "acled" and utf8 and inputs.kind_of(path) not in ("xlsx", "json") and \
-            path.stat().st_size >= bulk.FAST_MIN_BYTES // (1 if inputs.kind_of(path) == "plain"
-                                                         else 8):
+    kind = inputs.kind_of(path)
+    if fmt.name == "acled" and _utf8(encoding) and kind not in ("xlsx", "json") and \
+            path.stat().st_size >= bulk.FAST_MIN_BYTES // (1 if kind == "plain" else 8):
         # a compressed file is unpacked for DuckDB to a scratch file; only a clean one is
         # imported from it, so no problem ever names the scratch file
         try:

@@ -34,7 +34,7 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 LATEST = 5
 EVENTS_SHOWN = 50  # on an alert's page: the events behind it
-ACTIONS = {"acknowledged": "ack", "dismissed": "dismiss", "escalated": "escalate"}
+ACTIONS = ("acknowledged", "dismissed", "escalated")  # the statuses an editor may set
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext's name for "translated where shown"
@@ -136,7 +136,7 @@ def alert_page(request: Request, session: SessionDep, scope: ScopeDep, principal
         raise HTTPException(404, "No such alert.") from None
     events, counted = events_behind(session, scope, found)
     return render(request, "warning/alert.html", {
-        "alert": found, "actions": ACTIONS if _may_change(principal) else {},
+        "alert": found, "actions": ACTIONS if _may_change(principal) else (),
         "events": events, "counted": counted, "problem": problem, **_context(request)},
         status_code=status)
 
