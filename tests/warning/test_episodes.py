@@ -95,6 +95,18 @@ def test_scores_against_the_episodes_by_hand() -> None:
     assert (quiet["detected"], quiet["alerts"], quiet["first_alert"]) == (False, 0, None)
 
 
+def test_a_province_matches_under_any_of_its_spellings() -> None:
+    start = date(2022, 9, 17)
+    episode = ep.Episode("KGZ", "Batken", start, start + timedelta(days=6), "border clashes")
+    for name in ("Batken", "batken", "Batken province", "Batken Oblast", "BATKEN region"):
+        assert ep.matches(_alert("KGZ", name, start, 3), episode), name
+    for name in ("Osh", "Batkenabad"):
+        assert not ep.matches(_alert("KGZ", name, start, 3), episode), name
+    gbao = ep.Episode("TJK", "Gorno-Badakhshan", start, start, "GBAO")
+    assert ep.matches(_alert("TJK", "Gorno Badakhshan Autonomous Oblast", start, 3), gbao)
+    assert ep.matches(_alert("TJK", "Горно-Бадахшанская", start, 3), gbao) is False
+
+
 def test_the_lead_window_decides_what_counts_as_a_warning() -> None:
     figures = ep.score(ALERTS, [BATKEN], SINCE, UNTIL, [], lead=1)
     assert figures["by_episode"][0]["first_alert"] == "2024-05-11"

@@ -91,6 +91,21 @@ def test_a_missing_column_is_a_header_problem(tmp_path: Path) -> None:
     assert caught.value.problems == [f"{path}:1: header: missing column(s) fatalities"]
 
 
+def test_hdx_hashtag_row_is_skipped(tmp_path: Path) -> None:
+    """The Humanitarian Data Exchange's files put an HXL hashtag row under the header."""
+    path = tmp_path / "conflict_data_kgz.csv"
+    g.write_csv(path, g.ACLED_COLUMNS, [g.acled_row(1), g.acled_row(2)])
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    tags = ",".join("#" + c.replace("_", "+") for c in g.ACLED_COLUMNS) + "\r\n"
+    path.write_text(lines[0] + tags + "".join(lines[1:]), encoding="utf-8")
+    events, problems = parse_file(path, "acled")
+    assert problems == [] and len(events) == 2
+    # only the row under the header: a later row of hashtags is a bad row, named by its line
+    path.write_text(lines[0] + tags + lines[1] + tags, encoding="utf-8")
+    events, problems = parse_file(path, "acled")
+    assert len(events) == 1 and len(problems) == 1 and problems[0].startswith(f"{path}:4: ")
+
+
 def test_weekly_aggregates(tmp_path: Path) -> None:
     rows = [g.weekly_row(1), g.weekly_row(2, SUB_EVENT_TYPE="", EVENT_TYPE="Protests",
                                           COUNTRY="Kyrgyzstan", EVENTS="7", FATALITIES="0")]
@@ -128,6 +143,22 @@ def test_ucdp_ged_generated_and_gw_codes(tmp_path: Path) -> None:
     assert events[0]["fatalities"] == 12
     assert (events[0]["actor1"], events[0]["actor2"]) == ("Government of Kyrgyzstan",
                                                          "Government of Tajikistan")
+    assert events[0]["admin1"] == "Batken"  # "Batken province" in the file
+    assert events[0]["extra"]["adm_1"] == "Batken province"
+
+
+def test_ucdp_admin1_kinds(tmp_path: Path) -> None:
+    names = ["Gorno-Badakhshan Autonomous province", "Bishkek city", "Free State province",
+             "Karakalpakstan autonomous republic", "", "Sughd"]
+    rows = [g.ucdp_row(i, adm_1=name) for i, name in enumerate(names)]
+    events, problems = parse_file(g.write_csv(tmp_path / "ged.csv", g.UCDP_COLUMNS, rows),
+                                  "ucdp-ged")
+    assert problems == []
+    assert [e["admin1"] for e in events] == ["Gorno-Badakhshan", "Bishkek city", "Free State",
+                                             "Karakalpakstan", None, "Sughd"]
+    assert [e["extra"].get("adm_1") for e in events] == [
+        "Gorno-Badakhshan Autonomous province", None, "Free State province",
+        "Karakalpakstan autonomous republic", None, None]
 
 
 def test_ucdp_older_column_set(tmp_path: Path) -> None:
@@ -169,7 +200,12 @@ def test_real_ucdp_ged_rows() -> None:
     assert (first["latitude"], first["longitude"]) == (5.399784, 26.486881)
     assert first["event_type"] == "State-based conflict"
     third = events[2]
-    assert third["admin1"] == "Haut-Mbomou province" and third["fatalities"] == 21
+    # stored as ACLED names it, UCDP's spelling kept beside it
+    assert third["admin1"] == "Haut-Mbomou" and third["fatalities"] == 21
+    assert third["extra"]["adm_1"] == "Haut-Mbomou province"
+    assert {e["admin1"] for e in events if e["admin1"]} >= {"Ouham-Pendé", "Ombella-M'Poko",
+                                                          "Bangui", "Nana-Grébizi"}
+    assert not any(e["admin1"].endswith("province") for e in events if e["admin1"])
     assert min(e["date"] for e in events) == date(1991, 8, 8)
     assert max(e["date"] for e in events) == date(2022, 12, 30)
 
@@ -191,6 +227,25 @@ def test_gdelt_both_column_counts(tmp_path: Path, columns: tuple[str, ...]) -> N
         ("UZB", "Consult")]
     assert events[0]["date"] == date(2022, 9, 16)
     assert events[0]["extra"]["goldsteinscale"] == -10.0
+    # the province by name from the full name ("Batken, Batken, Kyrgyzstan"), its FIPS code
+    # kept; "Dushanbe" alone names no province
+    assert events[0]["admin1"] == "Batken" and events[0]["extra"]["adm1_code"] == "KG09"
+    assert events[1]["admin1"] == "KG09"
+
+
+def test_gdelt_admin1_by_geography_type(tmp_path: Path) -> None:
+    rows = [g.gdelt_row(1, ActionGeo_Type="5", ActionGeo_FullName="Osh, Kyrgyzstan",
+                        ActionGeo_ADM1Code="KG08"),
+            g.gdelt_row(2, ActionGeo_Type="1", ActionGeo_FullName="Kyrgyzstan",
+                        ActionGeo_ADM1Code="KG"),
+            g.gdelt_row(3, ActionGeo_Type="4", ActionGeo_FullName="Khujand, Sughd, Tajikistan",
+                        ActionGeo_CountryCode="TI", ActionGeo_ADM1Code="TI02"),
+            g.gdelt_row(4, ActionGeo_Type="4", ActionGeo_FullName="", ActionGeo_ADM1Code="")]
+    events, problems = parse_file(g.write_tsv(tmp_path / "gdelt.CSV", rows), "gdelt")
+    assert problems == []
+    assert [e["admin1"] for e in events] == ["Osh", "KG", "Sughd", None]
+    assert [e["location"] for e in events] == ["Osh, Kyrgyzstan", "Kyrgyzstan",
+                                               "Khujand, Sughd, Tajikistan", None]
 
 
 def test_gdelt_bad_rows(tmp_path: Path) -> None:

@@ -64,6 +64,10 @@ def test_the_filter_matches() -> None:
     assert not match("KGZ", "Batken", "Battles", None, "Unidentified border guard", None)
     assert not match("UZB", "Batken", "Battles", None, "Military Forces of Uzbekistan", None)
     assert not match("KGZ", "Osh", "Battles", None, "Military Forces of Kyrgyzstan", None)
+    # UCDP's and the lists' spellings of the province are the same province
+    assert match("KGZ", "Batken province", "Battles", None, "Military Forces of Tajikistan", None)
+    assert match("KGZ", "BATKEN Oblast", "Battles", None, "Military Forces of Tajikistan", None)
+    assert not match("KGZ", "Batkenabad", "Battles", None, "Military Forces of Tajikistan", None)
     assert not match("KGZ", "Batken", "Riots", None, "Military Forces of Kyrgyzstan", None)
     anything = parse_indicators(VALID, "ok.yaml")[1].filter.matcher
     assert anything("KAZ", None, None, None, None, None)

@@ -60,7 +60,8 @@ def test_gdelt_zip_as_published(db_url: str, tmp_path: Path) -> None:
     assert "4 row(s) read: 3 added" in result.output
     assert "1 left out (1 placed in no country" in result.output
     assert [(e[0], e[1], e[2]) for e in _events(db_url)] == [
-        ("1000001", "KGZ", "KG09"), ("1000002", "TJK", "KG09"), ("1000004", "UZB", "UZ08")]
+        ("1000001", "KGZ", "Batken"), ("1000002", "TJK", "Batken"),
+        ("1000004", "UZB", "UZ08")]  # no Actor1Geo_FullName: the ADM1 code stands
     again = _import(db_url, packed, "gdelt")
     assert "0 added, 0 updated, 3 unchanged" in again.output, again.output
 
@@ -366,6 +367,6 @@ def test_ucdp_ged_border_war_alerts_with_the_default_indicators(db_url: str,
     found = {(a["indicator"], a["admin1"], a["period_start"])
              for a in json.loads(result.stdout)["alerts"]}
     # ACLED's week of Saturday 2022-09-10 holds the 14th to the 16th
-    assert ("CA-EWI-BRD-001", "Batken province", "2022-09-10") in found
-    assert ("CA-EWI-BRD-002", "Batken province", "2022-09-10") in found  # 48 deaths
+    assert ("CA-EWI-BRD-001", "Batken", "2022-09-10") in found  # "Batken province" in GED
+    assert ("CA-EWI-BRD-002", "Batken", "2022-09-10") in found  # 48 deaths
     assert all(start == "2022-09-10" for _, _, start in found)

@@ -99,6 +99,8 @@ class Checked:
 def _header(path: Path) -> list[str] | None:
     with path.open("rb") as stream:
         first = stream.readline().removeprefix(b"\xef\xbb\xbf")
+        if stream.readline().startswith(b"#"):
+            return None  # an HDX file's hashtag row under the header: the exact reader skips it
     try:
         line = first.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:

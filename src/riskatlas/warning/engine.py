@@ -25,6 +25,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import special, stats
 
+from riskatlas.warning import places
 from riskatlas.warning.columns import EPOCH, TLPS, Array, Columns, from_events
 from riskatlas.warning.detectors import BANDS, SEVERITY_LABELS, params_model, window_of
 from riskatlas.warning.indicators import Indicator
@@ -72,8 +73,10 @@ def matches(indicator: Indicator, cols: Columns) -> Array:
     tests: list[tuple[Array, tuple[str, ...]]] = []  # (a table by code, the columns it reads)
     if m.countries:
         tests.append((_table(cols.values["country"], lambda v: v in m.countries), ("country",)))
-    for name, allowed in (("admin1", m.admin1), ("event_type", m.event_types),
-                          ("sub_type", m.sub_types)):
+    if m.admin1:  # by places.key, as the matcher compares them
+        tests.append((_table(cols.values["admin1"], lambda v: places.key(v) in m.admin1),
+                      ("admin1",)))
+    for name, allowed in (("event_type", m.event_types), ("sub_type", m.sub_types)):
         if allowed:
             tests.append((_table(cols.values[name], _casefold_in(allowed)), (name,)))
     if m.actors is not None:

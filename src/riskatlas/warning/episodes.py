@@ -27,7 +27,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from riskatlas.warning import countries
+from riskatlas.warning import countries, places
 from riskatlas.warning.periods import PeriodKind, index_of, period_of
 from riskatlas.warning.series import Candidate
 
@@ -116,8 +116,9 @@ def _kind(c: Candidate) -> PeriodKind:
 def matches(c: Candidate, e: Episode, lead: int = DEFAULT_LEAD) -> bool:
     if c.country != e.country:
         return False
-    if e.admin1 is not None and c.admin1 is not None and c.admin1.casefold() != e.admin1.casefold():
-        return False
+    if e.admin1 is not None and c.admin1 is not None and \
+            places.key(c.admin1) != places.key(e.admin1):
+        return False  # "Batken" is "Batken province" is "batken"
     first = period_of(e.start, _kind(c)).shift(-lead).start
     return c.period_end >= first and c.period_start <= e.end
 

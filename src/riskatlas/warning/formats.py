@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from riskatlas.warning import countries
+from riskatlas.warning import countries, places
 from riskatlas.warning import fields as f
 from riskatlas.warning.fields import Row, RowError
 
@@ -214,9 +214,11 @@ def parse_ucdp(row: Row) -> dict[str, Any]:
                    "event_clarity", "deaths_a", "deaths_b", "deaths_civilians",
                    "deaths_unknown", "high", "low", "region", "adm_2", "relid")
     extra["type_of_violence"] = int(violence)
+    if (adm_1 := f.text(row, "adm_1", 120)) != places.plain_ucdp(adm_1):
+        extra["adm_1"] = adm_1  # as UCDP wrote it ("Batken province")
     return {
         "source_id": f.required(row, "id", 200), "period": "day", "date": when,
-        "country": country, "admin1": f.text(row, "adm_1", 120),
+        "country": country, "admin1": places.plain_ucdp(f.text(row, "adm_1", 120)),
         "location": f.text(row, "where_coordinates", 255),
         "latitude": f.latitude(row, "latitude"), "longitude": f.longitude(row, "longitude"),
         "event_type": UCDP_TYPES[violence], "sub_type": None,
@@ -293,6 +295,10 @@ def parse_gdelt(row: Row) -> dict[str, Any]:
         # nothing an indicator of a country could count.
         raise f.RowSkipped("placed in no country (ActionGeo and both actors' geography)")
     extra: dict[str, Any] = {"event_code": code, "event_root_code": root}
+    full_name = f.text(row, f"{prefix}_fullname", 255)
+    code_adm1 = f.text(row, f"{prefix}_adm1code", 120)
+    if code_adm1 is not None:
+        extra["adm1_code"] = code_adm1
     for column, read in (("quadclass", f.integer), ("nummentions", f.integer),
                          ("numarticles", f.integer)):
         if (number := read(row, column)) is not None:
@@ -302,8 +308,9 @@ def parse_gdelt(row: Row) -> dict[str, Any]:
             extra[column] = value
     return {
         "source_id": source_id, "period": "day", "date": when, "country": country,
-        "admin1": f.text(row, f"{prefix}_adm1code", 120),
-        "location": f.text(row, f"{prefix}_fullname", 255),
+        # the province's name, as ACLED's and UCDP's rows give it, else GDELT's ADM1 code
+        "admin1": places.gdelt_admin1(full_name, f.text(row, f"{prefix}_type")) or code_adm1,
+        "location": full_name,
         "latitude": f.latitude(row, f"{prefix}_lat"),
         "longitude": f.longitude(row, f"{prefix}_long"),
         "event_type": cameo_event_type(root, code), "sub_type": CAMEO_ROOTS[root],

@@ -18,6 +18,7 @@ import pycountry
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from riskatlas.warning import places
 from riskatlas.warning.detectors import DETECTORS, params_model
 from riskatlas.warning.periods import PeriodKind
 
@@ -38,8 +39,9 @@ class Title(_Strict):
 
 class EventFilter(_Strict):
     """Which events count. Each list left empty matches everything; values within a list are
-    alternatives (any of them), lists combine with AND. Countries are ISO3 codes; admin1,
-    event types and sub-types match exactly, ignoring case. An actor pattern is a
+    alternatives (any of them), lists combine with AND. Countries are ISO3 codes; event
+    types and sub-types match exactly, ignoring case; admin1 names by `places.key` (case,
+    accents, punctuation and kind words such as "province" set aside). An actor pattern is a
     case-insensitive substring of actor1 or actor2, or a regular expression when it starts
     with `re:` (searched, case-insensitive)."""
 
@@ -94,7 +96,7 @@ class EventMatcher:
     def of(cls, f: EventFilter) -> EventMatcher:
         parts = [p[len(REGEX_PREFIX):] if p.startswith(REGEX_PREFIX) else re.escape(p)
                  for p in f.actors]
-        return cls(frozenset(f.countries), frozenset(a.casefold() for a in f.admin1),
+        return cls(frozenset(f.countries), frozenset(places.key(a) for a in f.admin1),
                    frozenset(t.casefold() for t in f.event_types),
                    frozenset(t.casefold() for t in f.sub_types),
                    re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
@@ -104,7 +106,7 @@ class EventMatcher:
                  sub_type: str | None, actor1: str | None, actor2: str | None) -> bool:
         if self.countries and country not in self.countries:
             return False
-        if self.admin1 and (admin1 or "").casefold() not in self.admin1:
+        if self.admin1 and places.key(admin1) not in self.admin1:
             return False
         if self.event_types and (event_type or "").casefold() not in self.event_types:
             return False

@@ -126,17 +126,29 @@ def _records(path: Path, fmt: Format, progress: Progress | None,
         elif fmt.columns:
             for columns in fmt.columns.values():
                 shown.update({c.lower(): c for c in columns})
+        first_row = True
         for line, raw, problem in rows:
             if raw is None:
                 yield _Row(line, [], problem=problem)
                 continue
             if not raw or raw == [""]:
                 continue  # a blank line
+            if first_row and fmt.header and is_hxl(raw):
+                continue  # the hashtag row of a file from HDX (see is_hxl)
+            first_row = False
             row = _Row(line, raw)
             row.problem = _parse(row, fmt, names, shown, encoding)
             yield row
     except inputs.InputError as exc:
         raise EventImportError([f"{path}:1: file: {exc}"]) from None
+
+
+def is_hxl(raw: list[str]) -> bool:
+    """Whether a row is the HXL hashtag row (`#event+code,#date+occurred,...`) that the
+    Humanitarian Data Exchange puts under the header of the ACLED and UCDP files it hosts: a
+    second header, not an event."""
+    values = [v.strip() for v in raw if v.strip()]
+    return bool(values) and all(v.startswith("#") and " " not in v for v in values)
 
 
 def _utf8(encoding: str) -> bool:
