@@ -90,3 +90,21 @@ def test_a_token_reference_that_only_looks_like_an_id_is_not_found(db_url: str,
     result = cli("tokens", "revoke", ref, "--db", db_url)
     assert (result.exit_code, result.exception.__class__) == (1, SystemExit), result.output
     assert f"no token '{ref}'" in result.stderr
+
+
+def test_each_command_is_listed_on_its_own_lines() -> None:
+    """A group's list shows each command's first paragraph as one line, not cut at the
+    docstring's own line breaks (Typer's rich help keeps those in `help`)."""
+    import inspect
+
+    def leaves(group: Any) -> list[Any]:  # typer's own copy of click's groups and commands
+        out: list[Any] = []
+        for command in group.commands.values():
+            out += leaves(command) if hasattr(command, "commands") else [command]
+        return out
+
+    commands = leaves(typer.main.get_command(app))
+    assert len(commands) > 40
+    for command in commands:
+        shown = command.short_help or inspect.cleandoc(command.help or "").split("\n\n")[0]
+        assert "\n" not in shown, command.name

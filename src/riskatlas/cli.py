@@ -6,6 +6,7 @@ assembles them and holds set-up, serving, the schema and the audit trail.
 
 from __future__ import annotations
 
+import inspect
 from typing import Annotated
 
 import typer
@@ -160,3 +161,19 @@ def audit_list(
     with rt.transaction() as session:
         rows = latest(session, limit)
     emit(rows, fmt, ["seq", "at", "actor", "org", "action", "key", "detail"])
+
+
+def _one_line_summaries(group: typer.Typer) -> None:
+    """A command's line in its group's list is its docstring's first paragraph on one line:
+    Typer's rich help keeps the docstring's line breaks there ("... (exit 2 with every bad"
+    then a new line)."""
+    for info in group.registered_commands:
+        doc = info.callback.__doc__ if info.callback else None
+        if info.short_help is None and info.help is None and doc:
+            info.short_help = " ".join(inspect.cleandoc(doc).split("\n\n")[0].split())
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _one_line_summaries(sub.typer_instance)
+
+
+_one_line_summaries(app)

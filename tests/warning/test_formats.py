@@ -243,7 +243,7 @@ def test_gdelt_admin1_by_geography_type(tmp_path: Path) -> None:
             g.gdelt_row(4, ActionGeo_Type="4", ActionGeo_FullName="", ActionGeo_ADM1Code="")]
     events, problems = parse_file(g.write_tsv(tmp_path / "gdelt.CSV", rows), "gdelt")
     assert problems == []
-    assert [e["admin1"] for e in events] == ["Osh", "KG", "Sughd", None]
+    assert [e["admin1"] for e in events] == ["Osh", None, "Sughd", None]
     assert [e["location"] for e in events] == ["Osh, Kyrgyzstan", "Kyrgyzstan",
                                                "Khujand, Sughd, Tajikistan", None]
 
@@ -287,6 +287,12 @@ def test_fips_table_covers_gdelt_countries() -> None:
         assert len(code) == 2 and code.isupper()
         assert iso3 == "XKX" or pycountry.countries.get(alpha_3=iso3) is not None, code
     assert not countries.FIPS_NOT_A_COUNTRY & countries.FIPS.keys()
+
+
+def test_country_names_in_russian() -> None:
+    assert [countries.from_name(n) for n in ("Кыргызстан", "киргизия", "Республика Таджикистан",
+                                             "Казахстан", "ОАЭ")] == [
+        "KGZ", "KGZ", "TJK", "KAZ", "ARE"]
 
 
 def test_country_names_acled_spells_its_own_way() -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from riskatlas.config import Settings
 from riskatlas.runtime import Runtime
-from riskatlas.warning import inputs
+from riskatlas.warning import fields, inputs
 from riskatlas.warning.ingest import parse_file
 from riskatlas.warning.models import Event
 from tests.helpers import cli
@@ -240,8 +240,9 @@ def _as_spreadsheet_saved(path: Path, rows: list[dict[str, str]], encoding: str)
 
 
 def test_a_file_a_russian_spreadsheet_saved(db_url: str, tmp_path: Path) -> None:
-    rows = [g.acled_row(n, event_date="17.09.2022", notes="Столкновение на границе; 2 ранены")
-            for n in range(1, 4)]
+    # and its decimal comma in the coordinates
+    rows = [g.acled_row(n, event_date="17.09.2022", notes="Столкновение на границе; 2 ранены",
+                        latitude="40,0628", longitude="70,8194") for n in range(1, 4)]
     path = _as_spreadsheet_saved(tmp_path / "acled.csv", rows, "cp1251")
     refused = _import(db_url, path, "acled")
     assert refused.exit_code == 2
@@ -251,11 +252,25 @@ def test_a_file_a_russian_spreadsheet_saved(db_url: str, tmp_path: Path) -> None
     result = _import(db_url, path, "acled", "--encoding", "cp1251")
     assert result.exit_code == 0, result.output
     with Runtime(Settings(database_url=db_url)).transaction() as session:
-        stored = session.execute(select(Event.date, Event.notes)).all()
+        stored = session.execute(select(Event.date, Event.notes, Event.latitude,
+                                        Event.longitude)).all()
     assert {tuple(r) for r in stored} == {(date(2022, 9, 17),
-                                           "Столкновение на границе; 2 ранены")}
+                                           "Столкновение на границе; 2 ранены", 40.0628,
+                                           70.8194)}
     unknown = _import(db_url, path, "acled", "--encoding", "klingon")
     assert unknown.exit_code == 2 and "unknown encoding 'klingon'" in unknown.output
+
+
+@pytest.mark.parametrize(("value", "read"), [("40,0628", 40.0628), ("-3,5", -3.5),
+                                            ("40.0628", 40.0628)])
+def test_a_decimal_comma_reads(value: str, read: float) -> None:
+    assert fields.latitude({"latitude": value}, "latitude") == read
+
+
+@pytest.mark.parametrize("value", ["40,06,28", "40,", ",5", "40,0628.1", "4 0,1"])
+def test_other_commas_are_refused(value: str) -> None:
+    with pytest.raises(fields.RowError, match="not a number"):
+        fields.latitude({"latitude": value}, "latitude")
 
 
 def test_semicolons_in_utf8_too(tmp_path: Path) -> None:

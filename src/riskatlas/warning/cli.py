@@ -1,4 +1,4 @@
-"""`riskatlas events import|list|stats`: thin commands over warning.service."""
+"""`riskatlas events import|delete|list|stats`: thin commands over warning.service."""
 
 from __future__ import annotations
 
@@ -107,6 +107,36 @@ def import_(
     for problem in result.problems or []:
         err.print(problem, markup=False, highlight=False, soft_wrap=True)
     err.print(result.summary(), markup=False, highlight=False, soft_wrap=True)
+
+
+class EventSource(StrEnum):
+    acled = "acled"
+    acled_weekly = "acled-weekly"
+    ucdp_ged = "ucdp-ged"
+    gdelt = "gdelt"
+    report = "report"
+
+
+@events_app.command("delete")
+def delete(
+    path: Annotated[Path, typer.Argument(help="The list of ids: CSV, JSON or .xlsx.",
+                                         exists=True, dir_okay=False, readable=True)],
+    source: Annotated[EventSource, typer.Option(help="Whose ids they are.")],
+    db: Db = None,
+) -> None:
+    """Delete the events a source has withdrawn, listed in a file (ACLED's deleted events:
+    a column event_id_cnty; else id, globaleventid or source_id): all in one transaction, or
+    nothing (exit 2 with every bad row as file:line: column: reason). Ids not stored are
+    counted. The next `warning run --changed` evaluates everything again."""
+    rt = runtime(db)
+    try:
+        with rt.transaction() as session:
+            removed = service.remove_events(session, path, source.value, CLI)
+    except EventImportError as exc:
+        for problem in exc.problems:
+            err.print(problem, markup=False, highlight=False, soft_wrap=True)
+        fail(f"{len(exc.problems)} problem(s); nothing was deleted.", 2)
+    err.print(removed.summary(), markup=False, highlight=False, soft_wrap=True)
 
 
 @events_app.command("list")

@@ -69,6 +69,19 @@ NAMES = {
     "bailiwick of guernsey": "GGY", "bailiwick of jersey": "JEY",
     "yemen (north yemen)": "YEM", "serbia (yugoslavia)": "SRB", "cambodia (kampuchea)": "KHM",
 }
+# The grouping's working language: the C5, their neighbours and partners in Russian, for the
+# files analysts write by hand (episodes, reports).
+NAMES.update({
+    "казахстан": "KAZ", "республика казахстан": "KAZ", "кыргызстан": "KGZ",
+    "киргизия": "KGZ", "кыргызская республика": "KGZ", "таджикистан": "TJK",
+    "республика таджикистан": "TJK", "туркменистан": "TKM", "туркмения": "TKM",
+    "узбекистан": "UZB", "республика узбекистан": "UZB", "афганистан": "AFG",
+    "россия": "RUS", "российская федерация": "RUS", "китай": "CHN", "кнр": "CHN",
+    "иран": "IRN", "пакистан": "PAK", "индия": "IND", "азербайджан": "AZE",
+    "турция": "TUR", "монголия": "MNG", "саудовская аравия": "SAU", "катар": "QAT",
+    "оаэ": "ARE", "объединённые арабские эмираты": "ARE", "объединенные арабские эмираты": "ARE",
+    "кувейт": "KWT", "бахрейн": "BHR", "оман": "OMN", "грузия": "GEO", "армения": "ARM",
+})
 ISO_EXTRA = {"XKX": "XKX"}  # Kosovo: a user-assigned code ACLED uses, not in ISO 3166
 NUMERIC_EXTRA = {"0": "XKX"}  # ACLED gives Kosovo the ISO numeric 0
 
@@ -81,7 +94,7 @@ class UnknownCountry(ValueError):
 
 @lru_cache(maxsize=4096)
 def from_name(name: str) -> str:
-    """An English country name (ACLED, UCDP) -> ISO3."""
+    """An English country name (ACLED, UCDP), or a Russian one of the region -> ISO3."""
     text = " ".join(name.split())
     for candidate in (text, _BRACKETS.sub("", text)):
         if not candidate:

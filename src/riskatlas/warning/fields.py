@@ -4,11 +4,13 @@ the column and the reason, which the import reports as `file:line: column: reaso
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import lru_cache
 
 INT_MAX = 2**31 - 1  # the events table's integer columns
+_DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+")
 
 
 class RowError(ValueError):
@@ -69,7 +71,11 @@ def real(row: Row, column: str, low: float, high: float) -> float | None:
     try:
         number = float(value)
     except ValueError:
-        raise RowError(column, f"not a number: {value!r}") from None
+        # A spreadsheet in a Russian (or most European) locale writes the decimal comma:
+        # "40,0628". One comma between digits reads so; anything else is refused.
+        if not _DECIMAL_COMMA.fullmatch(value):
+            raise RowError(column, f"not a number: {value!r}") from None
+        number = float(value.replace(",", "."))
     if math.isnan(number) or not low <= number <= high:
         raise RowError(column, f"{value} is out of range ({low:g} to {high:g})")
     return number

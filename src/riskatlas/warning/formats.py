@@ -309,7 +309,9 @@ def parse_gdelt(row: Row) -> dict[str, Any]:
     return {
         "source_id": source_id, "period": "day", "date": when, "country": country,
         # the province's name, as ACLED's and UCDP's rows give it, else GDELT's ADM1 code
-        "admin1": places.gdelt_admin1(full_name, f.text(row, f"{prefix}_type")) or code_adm1,
+        # (a country-level place has its country's two letters there: no province)
+        "admin1": places.gdelt_admin1(full_name, f.text(row, f"{prefix}_type"))
+        or (code_adm1 if code_adm1 and len(code_adm1) > 2 else None),
         "location": full_name,
         "latitude": f.latitude(row, f"{prefix}_lat"),
         "longitude": f.longitude(row, f"{prefix}_long"),

@@ -16,7 +16,7 @@ from riskatlas.audit.service import Who, append_many
 from riskatlas.parties.models import Organisation
 from riskatlas.sharing.models import RecordShare
 from riskatlas.sharing.policy import Principal, Scope
-from riskatlas.warning import ingest
+from riskatlas.warning import ingest, removal
 from riskatlas.warning.models import Event
 from riskatlas.warning.schemas import ReportIn
 
@@ -59,6 +59,16 @@ def import_events(session: Session, path: Path, format_name: str, who: Who,
                                 "key": format_name, "detail": f"{path.name}: "
                                                               f"{result.summary()}"}])
     return result
+
+
+def remove_events(session: Session, path: Path, source: str, who: Who) -> removal.Removed:
+    """Delete the events of `source` a file lists as withdrawn (warning.removal), with one
+    audit entry, in the caller's transaction."""
+    ids = removal.read_ids(path)
+    removed = removal.remove(session, source, ids)
+    append_many(session, who, [{"action": "events.delete", "entity": "event", "key": source,
+                                "detail": f"{path.name}: {removed.summary()}"}])
+    return removed
 
 
 Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
