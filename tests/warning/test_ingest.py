@@ -97,6 +97,12 @@ def test_every_format_imports_on_both_engines(db_url: str, tmp_path: Path) -> No
     stats = json.loads(cli("events", "stats", "--db", db_url, "--format", "json").stdout)
     assert {s["key"]: s["rows"] for s in stats["by_source"]} == {"acled": 1, "gdelt": 3}
     assert stats["total"] == {"rows": 4, "first": "2022-09-16", "last": "2023-01-31"}
+    batken = json.loads(cli("events", "list", "--db", db_url, "--format", "json", "--admin1",
+                            "Batken", "--event-type", "Battles").stdout)
+    assert sorted(e["source_id"] for e in batken) == ["1000001", "1000002", "1000003", "KGZ1"]
+    none = json.loads(cli("events", "stats", "--db", db_url, "--format", "json",
+                          "--event-type", "Riots").stdout)
+    assert none["total"]["rows"] == 0
 
 
 def test_list_as_a_user_goes_through_the_policy(db_url: str, tmp_path: Path) -> None:

@@ -79,6 +79,13 @@ def test_green_reports_reach_partners_and_filters_page(
         "total"] == 0
     assert client.get("/api/v1/events?source=nope",
                       headers=headers["sau"]).status_code == 422
+    made = client.post("/api/v1/events", headers=headers["kaz"],
+                       json={**REPORT, "admin1": "Osh", "country": "KGZ", "tlp": "GREEN",
+                             "event_type": "Protests", "sub_type": "Peaceful protest"})
+    assert made.status_code == 201, made.text
+    assert [e["admin1"] for e in _items(client, headers["sau"], "?admin1=Osh")] == ["Osh"]
+    assert [e["event_type"] for e in _items(client, headers["sau"], "?event_type=Riots")] == [
+        "Riots"] * 3
 
 
 def test_invalid_reports_are_422_with_field_names(

@@ -53,6 +53,9 @@ Source = Annotated[str | None, typer.Option(help="Only this source (acled, acled
 Country = Annotated[str | None, typer.Option(help="Only this country (ISO3).")]
 Since = Annotated[str | None, typer.Option(help="Only events on or after this date "
                                            "(YYYY-MM-DD).")]
+Admin1 = Annotated[str | None, typer.Option(help="Only this admin1 (as stored: Batken).")]
+EventType = Annotated[str | None, typer.Option(help="Only this event type (as stored: "
+                                               "Battles).")]
 
 
 @events_app.command("import")
@@ -141,14 +144,14 @@ def delete(
 
 @events_app.command("list")
 def list_(
-    db: Db = None, fmt: Fmt = Format.table, country: Country = None, source: Source = None,
-    since: Since = None,
+    db: Db = None, fmt: Fmt = Format.table, country: Country = None, admin1: Admin1 = None,
+    source: Source = None, event_type: EventType = None, since: Since = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many.")] = 50,
     as_user: As = None,
 ) -> None:
     """List the newest events (those you may see with --as)."""
-    filters = service.EventFilters(country=country, source=source,
-                                   since=option_date("--since", since))
+    filters = service.EventFilters(country=country, admin1=admin1, source=source,
+                                   event_type=event_type, since=option_date("--since", since))
     with runtime(db).transaction() as session:
         principal, _ = acting(session, as_user)
         total, rows = service.list_events(session, scope_of(principal), filters, limit)
@@ -157,12 +160,13 @@ def list_(
 
 @events_app.command("stats")
 def stats(
-    db: Db = None, fmt: Fmt = Format.table, country: Country = None, source: Source = None,
-    since: Since = None, as_user: As = None,
+    db: Db = None, fmt: Fmt = Format.table, country: Country = None, admin1: Admin1 = None,
+    source: Source = None, event_type: EventType = None, since: Since = None,
+    as_user: As = None,
 ) -> None:
     """Counts of stored events by source, country and event type, with first and last dates."""
-    filters = service.EventFilters(country=country, source=source,
-                                   since=option_date("--since", since))
+    filters = service.EventFilters(country=country, admin1=admin1, source=source,
+                                   event_type=event_type, since=option_date("--since", since))
     with runtime(db).transaction() as session:
         principal, _ = acting(session, as_user)
         data = service.stats(session, scope_of(principal), filters)

@@ -26,14 +26,18 @@ EventId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # the key's range on both en
 async def list_events(
     runtime: RuntimeDep, scope: ScopeDep,
     country: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
+    admin1: Annotated[str | None, Query(max_length=120)] = None,
     source: Annotated[str | None, Query(max_length=16)] = None,
+    event_type: Annotated[str | None, Query(max_length=64)] = None,
     since: date | None = None, until: date | None = None,
     limit: Limit = 100, offset: Offset = 0,
 ) -> dict[str, object]:
-    """Events you may see, newest first, filtered by country (ISO3), source and dates."""
+    """Events you may see, newest first, filtered by country (ISO3), admin1 and event type (as
+    stored), source and dates."""
     if source is not None and source not in SOURCES:
         raise ApiError(422, "validation_error", f"source: one of {', '.join(SOURCES)}")
-    filters = service.EventFilters(country=country, source=source, since=since, until=until)
+    filters = service.EventFilters(country=country, admin1=admin1, source=source,
+                                   event_type=event_type, since=since, until=until)
     total, items = await read(runtime, service.list_events, scope, filters, limit, offset)
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 

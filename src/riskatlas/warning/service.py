@@ -35,6 +35,7 @@ class EventFilters:
     country: str | None = None
     admin1: str | None = None  # exactly as stored (a page's alert names its province so)
     source: str | None = None
+    event_type: str | None = None  # exactly as stored ("Battles", "State-based conflict")
     since: date | None = None
     until: date | None = None
 
@@ -82,6 +83,8 @@ def _filtered(query: Q, scope: Scope, filters: EventFilters) -> Q:
         query = query.where(Event.admin1 == filters.admin1)
     if filters.source:
         query = query.where(Event.source == filters.source)
+    if filters.event_type:
+        query = query.where(Event.event_type == filters.event_type)
     if filters.since:
         query = query.where(Event.date >= filters.since)
     if filters.until:
