@@ -288,3 +288,24 @@ def test_a_compressed_acled_file_takes_the_fast_path_too(db_url: str, tmp_path: 
     assert refused.exit_code == 2
     assert f"{packed}:" in refused.output and "latitude: not a number: 'north'" in \
         refused.output
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["exact", "fast"])
+def test_only_the_chosen_countries_import(db_url: str, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch, fast: bool) -> None:
+    """A global file (UCDP GED, GDELT, ACLED) imported for some countries only: the others'
+    rows are left out and counted, on either reader."""
+    path = g.write_csv(tmp_path / "acled.csv", g.ACLED_COLUMNS, _varied_acled_rows())
+    with monkeypatch.context() as patch:
+        spy = _Spy(patch, fast=fast)
+        result = _import(db_url, path, "acled", "--country", "XKX", "--country", "kaz")
+        assert (spy.results[0] is not None) if fast else spy.results == []
+    assert result.exit_code == 0, result.output
+    assert "12 row(s) read: 1 added, 0 updated, 0 unchanged; 11 left out (11 outside " \
+           "--country)" in result.output, result.output
+    assert [(r[1], r[4]) for r in _rows(db_url)] == [("XKX7", "XKX")]
+    again = _import(db_url, path, "acled", "--country", "XKX")
+    assert "12 row(s) read: 0 added, 0 updated, 1 unchanged; 11 left out" in again.output
+    unknown = _import(db_url, path, "acled", "--country", "XYZ")
+    assert unknown.exit_code == 2 and "--country: unknown country code 'XYZ'" in unknown.output
+    assert _count(db_url) == 1

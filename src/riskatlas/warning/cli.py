@@ -23,7 +23,7 @@ from riskatlas.cli_options import (
     scope_of,
 )
 from riskatlas.output import Format, emit
-from riskatlas.warning import service
+from riskatlas.warning import countries, service
 from riskatlas.warning.ingest import EventImportError
 
 events_app = typer.Typer(help="Events for early warning: ACLED, UCDP GED, GDELT, field "
@@ -76,6 +76,9 @@ def import_(
     encoding: Annotated[str, typer.Option(
         help="The text's encoding, for a file a spreadsheet saved in its own (cp1251 for "
              "Cyrillic Windows). Workbooks (.xlsx) need none.")] = "utf-8",
+    country: Annotated[list[str] | None, typer.Option(
+        "--country", help="Import only this country's events (ISO3; repeat for several): "
+        "the file's other rows are left out and counted.")] = None,
 ) -> None:
     """Import an event file: all of it in one transaction, or nothing (exit 2 with every bad
     row as file:line: column: reason). Re-importing a file adds nothing; changed rows update."""
@@ -83,6 +86,13 @@ def import_(
         codecs.lookup(encoding)
     except LookupError:
         fail(f"--encoding: unknown encoding {encoding!r} (e.g. utf-8, cp1251)", 2)
+    chosen: set[str] = set()
+    for code in country or []:
+        try:
+            chosen.add(countries.from_iso3(code))
+        except countries.UnknownCountry:
+            fail(f"--country: unknown country code {code!r} (ISO3, e.g. KAZ, KGZ, TJK)", 2)
+    only = frozenset(chosen) if chosen else None
     rt = runtime(db)
     size = path.stat().st_size
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
@@ -99,7 +109,7 @@ def import_(
                     session, path, fmt.value, CLI, owner,
                     tlp.value if tlp else None, skip_invalid,
                     progress=lambda done: bar.update(task, completed=done), phase=phase,
-                    encoding=encoding)
+                    encoding=encoding, only=only)
         except EventImportError as exc:
             bar.stop()
             for problem in exc.problems:

@@ -51,11 +51,13 @@ def owner_id(session: Session, key: str | None) -> int:
 def import_events(session: Session, path: Path, format_name: str, who: Who,
                   owner: str | None = None, tlp: str | None = None, skip_invalid: bool = False,
                   progress: ingest.Progress | None = None,
-                  phase: Any = None, encoding: str = "utf-8") -> ingest.ImportResult:
-    """Import one event file in the caller's transaction, with one audit entry for it."""
+                  phase: Any = None, encoding: str = "utf-8",
+                  only: frozenset[str] | None = None) -> ingest.ImportResult:
+    """Import one event file in the caller's transaction, with one audit entry for it;
+    `only`: the countries (ISO3) whose events import."""
     result = ingest.import_file(session, path, format_name, owner_id(session, owner),
                                 tlp or DEFAULT_TLP[format_name], skip_invalid, progress, phase,
-                                encoding)
+                                encoding, only)
     append_many(session, who, [{"action": "events.import", "entity": "event",
                                 "key": format_name, "detail": f"{path.name}: "
                                                               f"{result.summary()}"}])
