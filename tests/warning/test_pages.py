@@ -5,6 +5,7 @@ anonymous), status changes by form (CSRF checked, viewers refused), Russian page
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -43,12 +44,17 @@ def _run(db_url: str) -> None:
                    WEEK - timedelta(weeks=8), WEEK + timedelta(days=6), Who("test"))
 
 
-def test_a_report_filed_by_form_raises_an_alert_only_members_see(
-        db_url: str, fast_hashing: None) -> None:  # noqa: F811
+def _app(db_url: str) -> Any:
+    """The app with a reporter (KAZ editor), a member (KGZ viewer) and a partner (SAU)."""
     for name, org, role in (("kaz", "KAZ-SC", "editor"), ("kgz", "KGZ-SC", "viewer"),
                             ("sau", "SAU-GOV", "editor")):
         add_user(db_url, name, org, role)
-    app = app_for(db_url)
+    return app_for(db_url)
+
+
+def test_a_report_filed_by_form_raises_an_alert_only_members_see(
+        db_url: str, fast_hashing: None) -> None:  # noqa: F811
+    app = _app(db_url)
     with TestClient(app) as reporter, TestClient(app) as member, \
             TestClient(app) as partner, TestClient(app) as anonymous:
         csrf = sign_in(reporter, "kaz")
@@ -124,3 +130,38 @@ def test_a_report_filed_by_form_raises_an_alert_only_members_see(
 
         russian = member.get("/alerts?lang=ru")
         assert russian.status_code == 200 and "Оповещения" in russian.text
+
+
+def test_the_events_page_shows_what_the_reader_may_see(
+        db_url: str, fast_hashing: None) -> None:  # noqa: F811
+    app = _app(db_url)
+    with TestClient(app) as reporter, TestClient(app) as member, \
+            TestClient(app) as partner, TestClient(app) as anonymous:
+        csrf = sign_in(reporter, "kaz")
+        _report(reporter, csrf, WEEK, 1)  # AMBER riots in Almaty
+        green = reporter.post("/reports/new", data={
+            "csrf": csrf, "date": WEEK.isoformat(), "country": "KAZ", "admin1": "Astana",
+            "event_type": "Protests", "sub_type": "Peaceful protest", "notes": "report 2",
+            "tlp": "green"}, follow_redirects=False)
+        assert green.status_code == 303, green.text
+        sign_in(member, "kgz")
+        page = member.get("/events")
+        assert page.status_code == 200 and "2 event(s)" in page.text
+        assert "report 1" in page.text and "report 2" in page.text
+        assert "KAZ · Almaty · Almaty 1" in page.text  # the place, country first
+        riots = member.get("/events?event_type=Riots").text
+        assert "report 1" in riots and "report 2" not in riots
+        assert "report 2" in member.get("/events?admin1=Astana").text
+        assert "report 1" not in member.get("/events?admin1=Astana").text
+        assert "None that you may see" in member.get("/events?country=KGZ").text
+        later = (WEEK + timedelta(days=1)).isoformat()
+        assert "0 event(s)" in member.get(f"/events?since={later}").text
+        # what the form cannot have sent is left out, not an error
+        odd = member.get("/events?since=someday&source=nope&event_type=Parade&page=x")
+        assert odd.status_code == 200 and "2 event(s)" in odd.text
+        sign_in(partner, "sau")
+        shown = partner.get("/events").text  # a partner: the GREEN report, not the AMBER one
+        assert "report 2" in shown and "report 1" not in shown and "1 event(s)" in shown
+        nobody = anonymous.get("/events").text
+        assert "0 event(s)" in nobody and "report 1" not in nobody and "report 2" not in nobody
+        assert "События" in member.get("/events?lang=ru").text

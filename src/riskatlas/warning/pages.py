@@ -1,6 +1,6 @@
 """Pages for early warning: the alerts (/alerts, /alerts/{id}, with their status forms), the
-dashboard's latest alerts (/alerts/latest, a fragment the dashboard loads) and the field
-incident report form (/reports/new).
+events (/events), the dashboard's latest alerts (/alerts/latest, a fragment the dashboard
+loads) and the field incident report form (/reports/new).
 
 Thin doors over warning.alerts and warning.service: every read takes the request's Scope, so
 a page shows exactly the alerts the JSON API shows the same person; every write goes through
@@ -22,9 +22,9 @@ from pydantic import ValidationError
 from riskatlas.catalog.pages import url
 from riskatlas.sharing.policy import TLP_LEVELS, Principal
 from riskatlas.warning import alerts, service
-from riskatlas.warning.formats import ACLED_TYPES
+from riskatlas.warning.formats import ACLED_TYPES, UCDP_TYPES
 from riskatlas.warning.indicators import Indicator, default_indicator_file, load_indicators
-from riskatlas.warning.models import ALERT_STATUSES
+from riskatlas.warning.models import ALERT_STATUSES, SOURCES
 from riskatlas.warning.schemas import ReportIn
 from riskatlas.web import i18n
 from riskatlas.web.deps import CurrentPrincipal, ScopeDep, SessionDep, form_csrf_ok, who
@@ -35,6 +35,8 @@ PAGE_SIZE = 50
 LATEST = 5
 EVENTS_SHOWN = 50  # on an alert's page: the events behind it
 ACTIONS = ("acknowledged", "dismissed", "escalated")  # the statuses an editor may set
+# The event types a page filters by: ACLED's six and UCDP GED's three (as stored)
+EVENT_TYPES = (*sorted(ACLED_TYPES), *UCDP_TYPES.values())
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext's name for "translated where shown"
@@ -82,6 +84,40 @@ def alert_list(request: Request, session: SessionDep, scope: ScopeDep) -> HTMLRe
         "alerts": items, "total": total, "page": page, "pages": pages, "statuses":
         ALERT_STATUSES, "asked": {"status": status, "country": country,
                                   "min_severity": severity}, **_context(request)})
+
+
+def _day(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return None
+
+
+@router.get("/events", response_class=HTMLResponse)
+def event_list(request: Request, session: SessionDep, scope: ScopeDep) -> HTMLResponse:
+    """The events the reader may see, newest first, filtered as the JSON API's list."""
+    q = request.query_params
+    event_type = q.get("event_type") if q.get("event_type") in EVENT_TYPES else None
+    filters = service.EventFilters(
+        country=(q.get("country") or "").strip().upper()[:3] or None,
+        admin1=(q.get("admin1") or "").strip()[:120] or None,
+        source=q.get("source") if q.get("source") in SOURCES else None,
+        event_type=event_type, since=_day(q.get("since")), until=_day(q.get("until")))
+    page = _int(q.get("page"), 1, 10_000) or 1
+    total, items = service.list_events(session, scope, filters, PAGE_SIZE,
+                                       (page - 1) * PAGE_SIZE)
+    asked = {"country": filters.country, "admin1": filters.admin1, "source": filters.source,
+             "event_type": event_type,
+             "since": filters.since.isoformat() if filters.since else None,
+             "until": filters.until.isoformat() if filters.until else None}
+    kept = [(k, v) for k, v in asked.items() if v]
+    pages = {"previous": url(request, "/events", [*kept, ("page", str(page - 1))])
+             if page > 1 else None,
+             "next": url(request, "/events", [*kept, ("page", str(page + 1))])
+             if page * PAGE_SIZE < total else None}
+    return render(request, "warning/events.html", {
+        "events": items, "total": total, "pages": pages, "asked": asked,
+        "types": EVENT_TYPES, "sources": SOURCES, **_context(request), "section": "events"})
 
 
 @router.get("/alerts/latest", response_class=HTMLResponse)

@@ -35,6 +35,7 @@ PAGES: dict[str, tuple[str, str | None]] = {
     "propose": ("/risks/CA-AFG-002/propose", "kaz_editor"),
     "meetings": ("/meetings", "web_admin"),  # with the form to add one
     "alerts": ("/alerts", "kaz_editor"),
+    "events": ("/events", "kaz_editor"),
     "report": ("/reports/new", "kaz_editor"),  # the field report form
 }
 WIDTHS = (375, 1440)
