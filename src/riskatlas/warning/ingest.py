@@ -85,17 +85,10 @@ class _Row:
 
 def _rows(path: Path, fmt: Format, progress: Progress | None, encoding: str,
           sheet: inputs.Sheet | None = None) -> inputs.Rows:
-    kind = inputs.kind_of(path)
-    if kind == "xlsx":
-        if sheet is not None:
-            return sheet.rows(progress, CHUNK)
-        return inputs.sheet_rows(path, progress, CHUNK)
-    if kind == "json":
-        if not fmt.header:
-            raise inputs.InputError(f"{fmt.name} has no JSON form: give its text file")
-        return inputs.json_rows(path)
-    return inputs.text_rows(path, fmt.delimiter, fmt.header, MAX_FIELD, progress, CHUNK,
-                            encoding)
+    if inputs.kind_of(path) == "json" and not fmt.header:
+        raise inputs.InputError(f"{fmt.name} has no JSON form: give its text file")
+    return inputs.rows(path, fmt.delimiter, fmt.header, MAX_FIELD, progress, CHUNK, encoding,
+                       sheet)
 
 
 def _records(path: Path, fmt: Format, progress: Progress | None,

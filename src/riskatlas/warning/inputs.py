@@ -160,6 +160,20 @@ def text_rows(path: Path, delimiter: str, quoted: bool, max_field: int,
         raise InputError(f"cannot be read: {exc}") from None
 
 
+def rows(path: Path, delimiter: str, quoted: bool, max_field: int,
+         progress: Callable[[int], None] | None, every: int, encoding: str = "utf-8",
+         sheet: Sheet | None = None) -> Rows:
+    """The rows of any file an import reads, by its kind: a workbook (through `sheet`, read
+    once, when given), an API's JSON, or delimited text."""
+    kind = kind_of(path)
+    if kind == "xlsx":
+        return sheet.rows(progress, every) if sheet is not None else \
+            sheet_rows(path, progress, every)
+    if kind == "json":
+        return json_rows(path)
+    return text_rows(path, delimiter, quoted, max_field, progress, every, encoding)
+
+
 def cell_text(value: Any) -> str:
     """A cell's value as the text a CSV export of the sheet would hold."""
     if value is None:

@@ -64,6 +64,15 @@ def _int(raw: str | None, low: int, high: int) -> int | None:
     return value if low <= value <= high else None
 
 
+def _pages(request: Request, path: str, kept: list[tuple[str, str]], page: int,
+           total: int) -> dict[str, str | None]:
+    """The previous and next pages' URLs of a list (warning/_pages.html), its filters kept."""
+    return {"previous": url(request, path, [*kept, ("page", str(page - 1))])
+            if page > 1 else None,
+            "next": url(request, path, [*kept, ("page", str(page + 1))])
+            if page * PAGE_SIZE < total else None}
+
+
 @router.get("/alerts", response_class=HTMLResponse)
 def alert_list(request: Request, session: SessionDep, scope: ScopeDep) -> HTMLResponse:
     q = request.query_params
@@ -76,10 +85,7 @@ def alert_list(request: Request, session: SessionDep, scope: ScopeDep) -> HTMLRe
                                       (page - 1) * PAGE_SIZE)
     kept = [(k, v) for k, v in (("status", status), ("country", country),
                                 ("min_severity", str(severity) if severity else None)) if v]
-    pages = {"previous": url(request, "/alerts", [*kept, ("page", str(page - 1))])
-             if page > 1 else None,
-             "next": url(request, "/alerts", [*kept, ("page", str(page + 1))])
-             if page * PAGE_SIZE < total else None}
+    pages = _pages(request, "/alerts", kept, page, total)
     return render(request, "warning/alerts.html", {
         "alerts": items, "total": total, "page": page, "pages": pages, "statuses":
         ALERT_STATUSES, "asked": {"status": status, "country": country,
@@ -111,10 +117,7 @@ def event_list(request: Request, session: SessionDep, scope: ScopeDep) -> HTMLRe
              "since": filters.since.isoformat() if filters.since else None,
              "until": filters.until.isoformat() if filters.until else None}
     kept = [(k, v) for k, v in asked.items() if v]
-    pages = {"previous": url(request, "/events", [*kept, ("page", str(page - 1))])
-             if page > 1 else None,
-             "next": url(request, "/events", [*kept, ("page", str(page + 1))])
-             if page * PAGE_SIZE < total else None}
+    pages = _pages(request, "/events", kept, page, total)
     return render(request, "warning/events.html", {
         "events": items, "total": total, "pages": pages, "asked": asked,
         "types": EVENT_TYPES, "sources": SOURCES, **_context(request), "section": "events"})

@@ -10,7 +10,7 @@ a list of deletions covers events this node may never have imported.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,21 +42,13 @@ class Removed:
                 f"{self.absent} not stored")
 
 
-def _rows(path: Path) -> inputs.Rows:
-    if inputs.kind_of(path) == "json":
-        return inputs.json_rows(path)
-    if inputs.kind_of(path) == "xlsx":
-        return inputs.sheet_rows(path, None, 10_000)
-    return inputs.text_rows(path, ",", True, MAX_FIELD, None, 10_000)
-
-
 def read_ids(path: Path) -> list[str]:
     """The ids the file lists, each once, in its order; EventImportError names every
     problem."""
     problems: list[str] = []
     ids: dict[str, int] = {}
     try:
-        rows: Iterator[tuple[int, list[str] | None, str | None]] = iter(_rows(path))
+        rows = iter(inputs.rows(path, ",", True, MAX_FIELD, None, 10_000))
         header: list[str] | None = None
         for line, raw, problem in rows:
             if problem is not None:
