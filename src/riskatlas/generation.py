@@ -34,7 +34,7 @@ from riskatlas.runtime import Runtime
 # answers only), and SQLite's row triggers would add a write to each of millions of imported rows.
 UNRELATED = frozenset({"audit_log", "audit_head", "web_sessions", "login_attempts",
                        "read_generation", "events", "alerts", "warning_marks", "peers",
-                       "event_epoch"})
+                       "event_epoch", "event_batches", "event_batch_dead"})
 UNRELATED_COLUMNS = {"api_tokens": frozenset({"last_used_at"})}
 
 _READ_SQL = "SELECT n FROM read_generation WHERE id = 1"

@@ -66,6 +66,8 @@ class Scope:
     measures: ColumnElement[bool]
     events: ColumnElement[bool]
     alerts: ColumnElement[bool]
+    # the batches of events stored as one file each (warning.models.EventBatch)
+    batches: ColumnElement[bool]
     # Whether the scope is everything: values derived from all records (the stored residual
     # level) are then the caller's own.
     complete: bool = False
@@ -115,7 +117,8 @@ class FullAccess:
         # names the alerts model, which may be imported after the capability was made).
         if self._scope is None or self._known != len(_governed):
             self._known = len(_governed)
-            self._scope = Scope(true(), true(), true(), _alerts(None, False), complete=True,
+            self._scope = Scope(true(), true(), true(), _alerts(None, False), true(),
+                                complete=True,
                                 risk_parts=(true(),), measure_parts=(true(),), seal=_SEAL)
         return self._scope
 
@@ -132,11 +135,12 @@ def govern(risks: Any, measures: Any) -> None:
     _shared_of.cache_clear()
 
 
-def govern_events(events: Any) -> None:
-    """Name the model of the events (early warning): the same rule over its `id`, `tlp` and
-    `owner_org_id`, grants in record_shares under entity "event". Until it is named, a scope
-    shows no event (only the complete scope does)."""
-    _governed.update(event=events)
+def govern_events(events: Any, batches: Any) -> None:
+    """Name the models of the events (early warning): the same rule over their `id`, `tlp` and
+    `owner_org_id`, grants in record_shares under entity "event" (a row of the events table)
+    or "event_batch" (a batch of events stored as one file, all of its events under one
+    marking). Until they are named, a scope shows no event (only the complete scope does)."""
+    _governed.update(event=events, event_batch=batches)
     scope_for.cache_clear()
 
 
@@ -220,12 +224,15 @@ def scope_for(who: Principal, public_mode: bool = False) -> Scope:
     reads reuse their statements. Group memberships and grants are read by the SQL itself."""
     if not _governed:
         raise RuntimeError("no shared records known yet: riskatlas.catalog.models names them")
-    events = _governed.get("event")
+    events, batches = _governed.get("event"), _governed.get("event_batch")
     risk_parts, measure_parts = _parts("risk", who, public_mode), _parts("measure", who,
                                                                           public_mode)
     return Scope(or_(*risk_parts), or_(*measure_parts),
                  false() if events is None else _visible(events, "event", who, public_mode),
-                 _alerts(who, public_mode), risk_parts=risk_parts, measure_parts=measure_parts,
+                 _alerts(who, public_mode),
+                 false() if batches is None else _visible(batches, "event_batch", who,
+                                                          public_mode),
+                 risk_parts=risk_parts, measure_parts=measure_parts,
                  seal=_SEAL)
 
 

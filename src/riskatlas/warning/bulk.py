@@ -91,6 +91,38 @@ class Checked:
                             extra or None))
             yield out
 
+    def normalise(self, only: frozenset[str] | None) -> None:
+        """The table `norm`: the rows of `rows()` (of the countries `only`) as warning.batches
+        stores them, built by DuckDB from `raw` and the checked values' look-up tables."""
+        con = self.con
+        con.execute("CREATE TABLE m_days (v VARCHAR, d DATE)")
+        con.executemany("INSERT INTO m_days VALUES (?, ?)", list(self.days.items()))
+        con.execute("CREATE TABLE m_countries (iso3 VARCHAR, iso VARCHAR, country VARCHAR, "
+                    "code VARCHAR)")
+        con.executemany("INSERT INTO m_countries VALUES (?, ?, ?, ?)",
+                        [(*key, code) for key, code in self.countries.items()])
+        con.execute("CREATE TABLE m_inters (v VARCHAR, code INTEGER)")
+        con.executemany("INSERT INTO m_inters VALUES (?, ?)", list(self.inters.items()))
+        con.execute("CREATE TABLE m_interactions (v VARCHAR, code INTEGER)")
+        con.executemany("INSERT INTO m_interactions VALUES (?, ?)",
+                        list(self.interactions.items()))
+        extra = ", ".join(f"r.{name} AS x_{name}" for name in EXTRA)
+        where = "" if only is None else \
+            f"WHERE mc.code IN ({', '.join(repr(c) for c in sorted(only))})"
+        same = "IS NOT DISTINCT FROM"
+        con.execute(
+            "CREATE TABLE norm AS SELECT coalesce(r.event_id_cnty, r.data_id) AS source_id, "
+            "md.d AS date, mc.code AS country, r.admin1, r.location, "
+            "CAST(r.latitude AS DOUBLE) AS latitude, CAST(r.longitude AS DOUBLE) AS longitude, "
+            "r.event_type, r.sub_event_type AS sub_type, r.actor1, r.actor2, "
+            "CAST(r.fatalities AS INTEGER) AS fatalities, r.notes, "
+            f"{extra}, i1.code AS x_inter1, i2.code AS x_inter2, ix.code AS x_interaction "
+            f"FROM raw r JOIN m_days md ON r.event_date {same} md.v "
+            f"JOIN m_countries mc ON r.iso3 {same} mc.iso3 AND r.iso {same} mc.iso "
+            f"AND r.country {same} mc.country "
+            "LEFT JOIN m_inters i1 ON r.inter1 = i1.v LEFT JOIN m_inters i2 ON r.inter2 = i2.v "
+            f"LEFT JOIN m_interactions ix ON r.interaction = ix.v {where}")
+
     def count_in(self, only: frozenset[str]) -> int:
         """The rows of these countries (ISO3)."""
         return sum(n for *key, n in self.con.execute(

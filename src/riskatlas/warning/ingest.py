@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from riskatlas.warning import bulk, inputs
+from riskatlas.warning import batches, bulk, inputs
 from riskatlas.warning.fields import RowError, RowSkipped
 from riskatlas.warning.formats import FORMATS, Format
 from riskatlas.warning.writer import WRITTEN, EventWriter
@@ -270,6 +270,9 @@ def _import_file(session: Session, path: Path, format_name: str, owner_org_id: i
     if phase:
         phase("Writing")
     stamp = datetime.now(UTC)
+    # the batches' versions of the file's events are retired: the rows written take their place
+    in_batches = batches.live_ids(session, fmt.name, list(seen))
+    moved: list[str] = []  # of those, the events whose new version is written as a row
     # the rows to write: whether this is a first import, or one of a few rows into many
     writer = EventWriter(session, fmt.name, stamp, result.read - len(bad) - result.skipped)
     try:
@@ -280,6 +283,11 @@ def _import_file(session: Session, path: Path, format_name: str, owner_org_id: i
             event = dict(row.event, source=fmt.name, owner_org_id=owner_org_id, tlp=tlp)
             event["digest"] = digest_of(event)
             event["imported_at"] = stamp
+            held = in_batches.get(event["source_id"])
+            if held is not None:
+                if held[1] == event["digest"]:
+                    continue  # unchanged, in its batch
+                moved.append(event["source_id"])
             chunk.append(tuple(event[k] for k in WRITTEN))
             if len(chunk) >= CHUNK:
                 writer.write(chunk)
@@ -287,9 +295,12 @@ def _import_file(session: Session, path: Path, format_name: str, owner_org_id: i
         if chunk:
             writer.write(chunk)
         result.added, touched = writer.finish()
+        batches.retire(session, batches.by_batch(in_batches, moved))
     finally:
         writer.close()
-    result.updated = touched - result.added
+    # an event a batch held is a new row of `events`, and an update of the event
+    again = len(moved)
+    result.added, result.updated = result.added - again, touched - result.added + again
     result.unchanged = result.read - result.quarantined - result.skipped - touched
     return result
 
@@ -307,7 +318,26 @@ def _import_checked(session: Session, path: Path, checked: bulk.Checked, owner_o
         result.skipped = checked.count - kept
         result.skip_reasons = {OUTSIDE: result.skipped}
     stamp = datetime.now(UTC)
-    size, done = path.stat().st_size, 0
+    size = path.stat().st_size
+    checked.normalise(only)
+    if progress is not None:
+        progress(size // 3)
+    written = batches.store(session, checked.con, "acled", path.name, owner_org_id, tlp, stamp,
+                            Path(checked.folder.name),
+                            None if progress is None else lambda: progress(size * 2 // 3))
+    if written is not None:
+        result.added, result.updated, result.unchanged = (written.added, written.updated,
+                                                          written.unchanged)
+        result.problems = []
+        if progress is not None:
+            progress(size)
+        return result
+    # too large for one batch: rows of `events`, the batches' versions of them retired
+    ids = [sid for (sid,) in checked.con.execute(
+        "SELECT coalesce(event_id_cnty, data_id) FROM raw").fetchall()]
+    found = batches.live_ids(session, "acled", ids)
+    batches.retire(session, batches.by_batch(found, found))
+    done = 0
     dumps, sort, blake2b = orjson.dumps, orjson.OPT_SORT_KEYS, hashlib.blake2b
     writer = EventWriter(session, "acled", stamp, kept)
     # Values as the driver takes them, converted once each where they repeat (days, stamp)
@@ -370,7 +400,14 @@ def parse_file(path: Path, format_name: str) -> tuple[list[dict[str, Any]], list
     """Every event of a (small) file and every problem, writing nothing: phase one alone."""
     events: list[dict[str, Any]] = []
     problems: list[str] = []
-    for row in _records(path, FORMATS[format_name], None, []):
+    fmt = FORMATS[format_name]
+    header: list[list[str]] = []
+    seen: dict[str, int] = {}
+    for row in _records(path, fmt, None, header):
+        if row.problem is None and row.event is not None:
+            first = seen.setdefault(row.event["source_id"], row.line)
+            if first != row.line:  # as the import says it
+                row.problem = f"{_id_column(fmt, header)}: the same id as line {first}"
         if row.problem is not None:
             problems.append(f"{path}:{row.line}: {row.problem}")
         elif row.event is not None:

@@ -9,14 +9,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from riskatlas.audit.service import Who, append_many
 from riskatlas.parties.models import Organisation
 from riskatlas.sharing.models import RecordShare
 from riskatlas.sharing.policy import Principal, Scope
-from riskatlas.warning import ingest, removal
+from riskatlas.warning import batches, ingest, removal
 from riskatlas.warning.models import Event
 from riskatlas.warning.schemas import ReportIn
 
@@ -77,21 +77,30 @@ def remove_events(session: Session, path: Path, source: str, who: Who) -> remova
 Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 
 
-def _filtered(query: Q, scope: Scope, filters: EventFilters) -> Q:
-    query = query.where(scope.events)
+def _clauses(filters: EventFilters) -> list[ColumnElement[bool]]:
+    """The filters as conditions over the events' columns (the table's and the batches')."""
+    out = []
     if filters.country:
-        query = query.where(Event.country == filters.country.upper())
+        out.append(Event.country == filters.country.upper())
     if filters.admin1 is not None:
-        query = query.where(Event.admin1 == filters.admin1)
+        out.append(Event.admin1 == filters.admin1)
     if filters.source:
-        query = query.where(Event.source == filters.source)
+        out.append(Event.source == filters.source)
     if filters.event_type:
-        query = query.where(Event.event_type == filters.event_type)
+        out.append(Event.event_type == filters.event_type)
     if filters.since:
-        query = query.where(Event.date >= filters.since)
+        out.append(Event.date >= filters.since)
     if filters.until:
-        query = query.where(Event.date <= filters.until)
-    return query
+        out.append(Event.date <= filters.until)
+    return out
+
+
+def _filtered(query: Q, scope: Scope, filters: EventFilters) -> Q:
+    return query.where(scope.events, *_clauses(filters))
+
+
+def _view(session: Session, scope: Scope, filters: EventFilters) -> batches.View | None:
+    return batches.open_view(session, scope, [filters.source] if filters.source else None)
 
 
 def as_dict(event: Event, owner_key: str) -> dict[str, Any]:
@@ -104,43 +113,119 @@ def as_dict(event: Event, owner_key: str) -> dict[str, Any]:
             "extra": event.extra, "owner": owner_key, "tlp": event.tlp}
 
 
+def _owner_keys(session: Session, ids: set[int]) -> dict[int, str]:
+    return dict(session.execute(select(Organisation.id, Organisation.key)
+                                .where(Organisation.id.in_(sorted(ids)))).all())
+
+
+def _batch_rows(view: batches.View, query: Select[Any]) -> list[dict[str, Any]]:
+    cursor = view.run(query)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 def list_events(session: Session, scope: Scope, filters: EventFilters, limit: int = 100,
                 offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
-    """The events the scope shows, newest first: (total, one page)."""
+    """The events the scope shows, newest first: (total, one page). The rows of `events` and
+    the batches' events (warning.batches) are read apiece, each its first offset + limit
+    events in that order, and merged."""
     total = session.scalar(_filtered(select(func.count()).select_from(Event), scope,
                                      filters)) or 0
-    rows = session.execute(
+    view = _view(session, scope, filters)
+    order = (Event.date.desc(), Event.id.desc())
+    if view is None:
+        rows = session.execute(
+            _filtered(select(Event, Organisation.key).join(
+                Organisation, Organisation.id == Event.owner_org_id), scope, filters)
+            .order_by(*order).limit(limit).offset(offset)).all()
+        return total, [as_dict(event, key) for event, key in rows]
+    with view:
+        where = _clauses(filters)
+        total += view.run(select(func.count()).select_from(Event).where(*where)).fetchone()[0]
+        chosen = [Event.__table__.c[c] if c in Event.__table__.c else literal_column(c)
+                  for c in batches.VIEW_COLUMNS]
+        theirs = _batch_rows(view, select(*chosen).where(*where).order_by(*order)
+                             .limit(offset + limit))
+    mine = session.execute(
         _filtered(select(Event, Organisation.key).join(
             Organisation, Organisation.id == Event.owner_org_id), scope, filters)
-        .order_by(Event.date.desc(), Event.id.desc()).limit(limit).offset(offset)).all()
-    return total, [as_dict(event, key) for event, key in rows]
+        .order_by(*order).limit(offset + limit)).all()
+    keys = _owner_keys(session, {r["owner_org_id"] for r in theirs})
+    merged = [as_dict(event, key) for event, key in mine] + [
+        batches.as_dict(r, keys[r["owner_org_id"]]) for r in theirs]
+    merged.sort(key=lambda e: (e["date"], e["id"]), reverse=True)
+    return total, merged[offset:offset + limit]
 
 
 def get_event(session: Session, scope: Scope, event_id: int) -> dict[str, Any] | None:
+    batch = batches.batch_of(event_id)
+    if batch is not None:
+        view = batches.open_view(session, scope, ids=[batch])
+        if view is None:
+            return None
+        with view:
+            chosen = [Event.__table__.c[c] if c in Event.__table__.c else literal_column(c)
+                      for c in batches.VIEW_COLUMNS]
+            found = _batch_rows(view, select(*chosen).where(Event.id == event_id))
+        if not found:
+            return None
+        keys = _owner_keys(session, {found[0]["owner_org_id"]})
+        return batches.as_dict(found[0], keys[found[0]["owner_org_id"]])
     row = session.execute(
         select(Event, Organisation.key).join(Organisation, Organisation.id == Event.owner_org_id)
         .where(Event.id == event_id, scope.events)).first()
     return None if row is None else as_dict(row[0], row[1])
 
 
+def _merge(into: dict[Any, list[Any]], key: Any, n: int, events: int, first: Any,
+           last: Any) -> None:
+    if key not in into:
+        into[key] = [0, 0, None, None]
+    entry = into[key]
+    entry[0] += n
+    entry[1] += int(events or 0)
+    entry[2] = first if entry[2] is None or (first is not None and first < entry[2]) \
+        else entry[2]
+    entry[3] = last if entry[3] is None or (last is not None and last > entry[3]) else entry[3]
+
+
+def _iso(day: Any) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
 def stats(session: Session, scope: Scope, filters: EventFilters | None = None) -> dict[str, Any]:
     """Counts of the visible events (rows, and events: a weekly row stands for several) by
-    source, country and event type, with the first and last dates."""
+    source, country and event type, with the first and last dates: of the rows of `events`
+    and of the batches' events alike."""
     filters = filters or EventFilters()
+    view = _view(session, scope, filters)
     out: dict[str, Any] = {}
-    for name, column in (("by_source", Event.source), ("by_country", Event.country),
-                         ("by_event_type", Event.event_type)):
-        rows = session.execute(_filtered(
-            select(column, func.count(), func.sum(Event.events), func.min(Event.date),
-                   func.max(Event.date)), scope, filters).group_by(column).order_by(column))
-        out[name] = [{"key": key, "rows": n, "events": int(events or 0),
-                      "first": first.isoformat() if first else None,
-                      "last": last.isoformat() if last else None}
-                     for key, n, events, first, last in rows]
-    total = session.execute(_filtered(select(func.count(), func.min(Event.date),
-                                             func.max(Event.date)), scope, filters)).one()
-    out["total"] = {"rows": total[0], "first": total[1].isoformat() if total[1] else None,
-                    "last": total[2].isoformat() if total[2] else None}
+    try:
+        for name, column in (("by_source", Event.source), ("by_country", Event.country),
+                             ("by_event_type", Event.event_type)):
+            groups: dict[Any, list[Any]] = {}
+            query = select(column, func.count(), func.sum(Event.events), func.min(Event.date),
+                           func.max(Event.date))
+            for row in session.execute(_filtered(query, scope, filters).group_by(column)):
+                _merge(groups, *row)
+            if view is not None:
+                for row in view.run(query.where(*_clauses(filters)).group_by(column)
+                                    ).fetchall():
+                    _merge(groups, *row)
+            out[name] = [{"key": key, "rows": n, "events": events, "first": _iso(first),
+                          "last": _iso(last)}
+                         for key, (n, events, first, last) in sorted(groups.items())]
+        everything: dict[Any, list[Any]] = {}
+        query = select(func.count(), func.sum(Event.events), func.min(Event.date),
+                       func.max(Event.date))
+        _merge(everything, None, *session.execute(_filtered(query, scope, filters)).one())
+        if view is not None:
+            _merge(everything, None, *view.run(query.where(*_clauses(filters))).fetchone())
+    finally:
+        if view is not None:
+            view.close()
+    n, _, first, last = everything[None]
+    out["total"] = {"rows": n, "first": _iso(first), "last": _iso(last)}
     return out
 
 

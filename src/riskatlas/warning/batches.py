@@ -1,0 +1,385 @@
+"""Batches: the events of a large import stored as one Parquet file in the database
+(models.EventBatch), and read by DuckDB beside the rows of `events`.
+
+Why: with a row table and the indexes its readers need, an import of ACLED's global history
+costs at least 7.5x DuckDB's own read of the file (the floor measured with no Python per row);
+the file DuckDB has already read and checked (warning.bulk) is written as one Parquet file in a
+few seconds. The file is stored in the database, so a batch commits (and backs up) with the
+rest, all of it or none; each process keeps a local copy of it, named by the batch's uuid
+(a batch's content never changes: rewritten events are listed as dead, not edited).
+
+Reading: `open_view` makes a DuckDB view named `events` of the batches a scope shows (the
+sharing policy's `Scope.batches`, one marking and owner per batch), without their dead events,
+with the columns of the `events` table. A statement written for that table (SQLAlchemy, over
+models.Event's columns, without the scope clause) runs on the view compiled by `sql()`: the
+readers (warning.service, warning.columns) ask both and merge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import ClauseElement, delete, select, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
+
+from riskatlas.sharing.policy import Scope
+from riskatlas.warning.models import BATCH_SHIFT, EventBatch, EventBatchDead, EventEpoch
+
+# The columns of the file, beside the batch's own (source, owner, marking, stamp): those of
+# `events` but the constant ones, and ACLED's extra fields as x_<name>.
+EXTRA = ("disorder_type", "civilian_targeting", "assoc_actor_1", "assoc_actor_2", "region",
+         "admin2", "admin3", "time_precision", "geo_precision", "source", "source_scale",
+         "tags", "timestamp", "event_id_no_cnty", "data_id", "inter1", "inter2", "interaction")
+CODES = ("inter1", "inter2", "interaction")  # integers; the others are text
+MAX_FILE = 900 << 20  # PostgreSQL's bytea holds 1 GB: a larger file is written as rows
+VIEW_COLUMNS = ("id", "source", "source_id", "period", "date", "country", "admin1",
+                "location", "latitude", "longitude", "event_type", "sub_type", "actor1",
+                "actor2", "fatalities", "events", "notes", "owner_org_id", "tlp", "digest",
+                "batch", *(f"x_{name}" for name in EXTRA))
+
+
+def cache_root() -> Path:
+    """Where this process keeps its copies of the batches' files."""
+    chosen = os.environ.get("RISKATLAS_BATCH_CACHE")
+    if chosen:
+        return Path(chosen).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("riskatlas")) / "event-batches"
+
+
+def event_id(batch_id: int, row: int) -> int:
+    return (batch_id << BATCH_SHIFT) + row
+
+
+def batch_of(event_id: int) -> int | None:
+    """The batch an event id names, or None for a row of `events`."""
+    return event_id >> BATCH_SHIFT or None
+
+
+def top_id(session: Session) -> int:
+    """The largest event id of the batches (0 without any)."""
+    row = session.execute(select(EventBatch.id, EventBatch.rows)
+                          .order_by(EventBatch.id.desc()).limit(1)).first()
+    return 0 if row is None else event_id(row[0], row[1])
+
+
+def bump_epoch(session: Session) -> None:
+    """Tell the columnar copy (warning.store) that events went away (it builds again)."""
+    session.execute(update(EventEpoch).where(EventEpoch.id == 1).values(n=EventEpoch.n + 1))
+
+
+def sql(statement: ClauseElement) -> str:
+    """A statement over models.Event's columns as DuckDB runs it on the view (PostgreSQL's
+    SQL, the values written in)."""
+    return str(statement.compile(dialect=postgresql.dialect(),
+                                 compile_kwargs={"literal_binds": True}))
+
+
+@dataclass(frozen=True)
+class Batch:
+    id: int
+    uuid: str
+    size: int
+    source: str
+    owner_org_id: int
+    tlp: str
+    dead: int
+
+
+def visible(session: Session, scope: Scope, sources: Iterable[str] | None = None,
+            ids: Iterable[int] | None = None) -> list[Batch]:
+    """The batches the scope shows (of these sources, or ids), in id order."""
+    query = select(EventBatch.id, EventBatch.uuid, EventBatch.size, EventBatch.source,
+                   EventBatch.owner_org_id, EventBatch.tlp, EventBatch.dead).where(scope.batches)
+    if sources is not None:
+        query = query.where(EventBatch.source.in_(sorted(set(sources))))
+    if ids is not None:
+        query = query.where(EventBatch.id.in_(sorted(set(ids))))
+    return [Batch(*row) for row in session.execute(query.order_by(EventBatch.id))]
+
+
+def local_file(session: Session, batch: Batch) -> Path:
+    """This process's copy of the batch's file, fetched from the database when missing."""
+    root = cache_root()
+    path = root / f"{batch.uuid}.parquet"
+    try:
+        if path.stat().st_size == batch.size:
+            return path
+    except FileNotFoundError:
+        pass
+    data = session.scalar(select(EventBatch.data).where(EventBatch.id == batch.id))
+    assert data is not None
+    _place(root, path, data)
+    return path
+
+
+def _place(root: Path, path: Path, data: bytes | None = None, source: Path | None = None,
+           ) -> None:
+    """Write (or move) a file into the cache under its final name: a rename, so a reader of
+    another process sees the whole file or none."""
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if source is not None:
+        os.replace(source, path)
+        return
+    fd, name = tempfile.mkstemp(dir=root, suffix=".part")
+    with os.fdopen(fd, "wb") as out:
+        out.write(data or b"")
+    os.replace(name, path)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class View:
+    """A DuckDB connection with the view `events` of some batches' live events."""
+
+    def __init__(self, session: Session, batches: Sequence[Batch], con: Any = None) -> None:
+        import duckdb
+
+        self.batches = batches
+        self.con = duckdb.connect() if con is None else con
+        # SQLite's planner hint (warning.alerts) means its first argument
+        self.con.execute("CREATE MACRO likelihood(a, b) AS a")
+        self.con.execute("CREATE TABLE dead (batch INTEGER, source_id VARCHAR)")
+        with_dead = [b.id for b in batches if b.dead]
+        if with_dead:
+            rows = session.execute(select(EventBatchDead.batch_id, EventBatchDead.source_id)
+                                   .where(EventBatchDead.batch_id.in_(with_dead))).all()
+            self.con.executemany("INSERT INTO dead VALUES (?, ?)", [tuple(r) for r in rows])
+        parts = []
+        for b in batches:
+            path = local_file(session, b)
+            extra = ", ".join(f"x_{name}" for name in EXTRA)
+            part = (f"SELECT (CAST({b.id} AS BIGINT) << {BATCH_SHIFT}) + \"row\" AS id, "
+                    f"{_quote(b.source)} AS source, source_id, 'day' AS period, date, country, "
+                    "admin1, location, latitude, longitude, event_type, sub_type, actor1, "
+                    "actor2, fatalities, 1 AS events, notes, "
+                    f"{b.owner_org_id} AS owner_org_id, {_quote(b.tlp)} AS tlp, digest, "
+                    f"{b.id} AS batch, {extra} FROM read_parquet({_quote(str(path))})")
+            if b.dead:
+                part += f" WHERE source_id NOT IN (SELECT source_id FROM dead WHERE batch = {b.id})"
+            parts.append(part)
+        self.con.execute("CREATE VIEW events AS " + " UNION ALL ".join(parts))
+
+    def run(self, statement: ClauseElement | str) -> Any:
+        text = statement if isinstance(statement, str) else sql(statement)
+        return self.con.execute(text)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> View:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_view(session: Session, scope: Scope, sources: Iterable[str] | None = None,
+              ids: Iterable[int] | None = None) -> View | None:
+    """The view of the batches the scope shows (see `visible`), or None when it shows none."""
+    chosen = visible(session, scope, sources, ids)
+    return View(session, chosen) if chosen else None
+
+
+def as_dict(row: dict[str, Any], owner_key: str) -> dict[str, Any]:
+    """A view row as warning.service shows an event."""
+    extra = {name: row[f"x_{name}"] for name in EXTRA if row.get(f"x_{name}") is not None}
+    day = row["date"]
+    return {"id": int(row["id"]), "source": row["source"], "source_id": row["source_id"],
+            "period": row["period"], "date": day.isoformat() if isinstance(day, date) else day,
+            "country": row["country"], "admin1": row["admin1"], "location": row["location"],
+            "latitude": row["latitude"], "longitude": row["longitude"],
+            "event_type": row["event_type"], "sub_type": row["sub_type"],
+            "actor1": row["actor1"], "actor2": row["actor2"], "fatalities": row["fatalities"],
+            "events": row["events"], "notes": row["notes"], "extra": extra or None,
+            "owner": owner_key, "tlp": row["tlp"]}
+
+
+# --- writing --------------------------------------------------------------------------------
+
+@dataclass
+class Written:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def store(session: Session, con: Any, source: str, file_name: str, owner_org_id: int,
+          tlp: str, stamp: datetime, folder: Path,
+          stored: Callable[[], None] | None = None) -> Written | None:
+    """Store the DuckDB table `norm` (the file's normalised events: the file's columns but
+    `row`, see EXTRA) as a batch, in the caller's transaction. Events already stored with the
+    same content are left out; the stored versions of those it rewrites (in older batches or
+    in `events`) are retired. None when the file would be too large for one batch (the caller
+    writes rows)."""
+    con.execute("ALTER TABLE norm ADD COLUMN digest VARCHAR")
+    body = ", ".join(f"coalesce(CAST({c} AS VARCHAR), chr(2))" for c in (
+        "source_id", "date", "country", "admin1", "location", "latitude", "longitude",
+        "event_type", "sub_type", "actor1", "actor2", "fatalities", "notes",
+        *(f"x_{name}" for name in EXTRA)))
+    con.execute(f"UPDATE norm SET digest = md5(concat_ws(chr(1), {body}, "
+                f"{_quote(str(owner_org_id))}, {_quote(tlp)}))")
+    total = con.execute("SELECT count(*) FROM norm").fetchone()[0]
+    # the live events of the source's older batches: the same content is left alone, a new
+    # one retires the old version
+    older = of_source(session, source)
+    written = Written()
+    retired: dict[int, list[str]] = {}
+    if older:
+        View(session, older, con)  # the view `events` of those batches, in this connection
+        con.execute("CREATE TABLE old AS SELECT batch, source_id, digest FROM events")
+        con.execute("DELETE FROM norm USING old WHERE norm.source_id = old.source_id "
+                    "AND norm.digest = old.digest")
+        written.unchanged = total - con.execute("SELECT count(*) FROM norm").fetchone()[0]
+        for batch, sid in con.execute("SELECT batch, source_id FROM old WHERE source_id IN "
+                                      "(SELECT source_id FROM norm)").fetchall():
+            retired.setdefault(batch, []).append(sid)
+    kept, in_rows = _retire_rows(session, con, source, owner_org_id, tlp)
+    written.unchanged += kept
+    fresh = total - written.unchanged
+    if not fresh:
+        return written
+    path = folder / "batch.parquet"
+    con.execute("COPY (SELECT row_number() OVER () AS \"row\", * FROM norm) TO "
+                f"{_quote(str(path))} (FORMAT parquet, COMPRESSION zstd)")
+    size = path.stat().st_size
+    if size > MAX_FILE:
+        return None
+    written.updated = sum(map(len, retired.values())) + in_rows
+    written.added = fresh - written.updated
+    first, last = con.execute("SELECT min(date), max(date) FROM norm").fetchone()
+    batch = EventBatch(uuid=uuid.uuid4().hex, source=source, file=file_name[:255], rows=fresh,
+                       dead=0, size=size, first_date=first, last_date=last,
+                       owner_org_id=owner_org_id, tlp=tlp, imported_at=stamp,
+                       data=path.read_bytes())
+    session.add(batch)
+    session.flush()
+    retire(session, retired)
+    if stored is not None:
+        stored()
+    root = cache_root()
+    try:
+        _place(root, root / f"{batch.uuid}.parquet", source=path)
+    except OSError:
+        pass  # the next reader fetches it from the database
+    return written
+
+
+def row_digest(source: str, sid: str, day: date, country: str, admin1: str | None,
+               location: str | None, lat: float | None, lon: float | None, event_type: str,
+               sub_type: str | None, actor1: str | None, actor2: str | None,
+               fatalities: int | None, notes: str | None, extra: dict[str, Any] | None,
+               owner_org_id: int, tlp: str) -> str:
+    """The digest a row of `events` carries (ingest.digest_of, in WRITTEN order)."""
+    body = [source, sid, "day", day.isoformat(), country, admin1, location, lat, lon,
+            event_type, sub_type, actor1, actor2, fatalities, 1, notes, extra, owner_org_id,
+            tlp]
+    return hashlib.blake2b(orjson.dumps(body, option=orjson.OPT_SORT_KEYS),
+                           digest_size=16).hexdigest()
+
+
+_CONTENT = ", ".join(("source_id", "date", "country", "admin1", "location", "latitude",
+                      "longitude", "event_type", "sub_type", "actor1", "actor2", "fatalities",
+                      "notes", *(f"x_{name}" for name in EXTRA)))
+
+
+def _digest_of(source: str, row: Sequence[Any], owner_org_id: int, tlp: str) -> str:
+    """row_digest of a row of `_CONTENT` columns."""
+    extra = {k: v for k, v in zip(EXTRA, row[13:], strict=True) if v is not None}
+    return row_digest(source, *row[:13], extra or None, owner_org_id, tlp)
+
+
+def _retire_rows(session: Session, con: Any, source: str, owner_org_id: int,
+                 tlp: str) -> tuple[int, int]:
+    """The file's events already stored as rows of `events`: those of the same content stay
+    (and leave `norm`), the others are deleted (the batch has their new version). Returns
+    (unchanged, rewritten)."""
+    from riskatlas.warning.models import Event
+
+    if session.scalar(select(Event.id).where(Event.source == source).limit(1)) is None:
+        return 0, 0
+    stored = {sid: digest for sid, digest in session.execute(
+        select(Event.source_id, Event.digest).where(Event.source == source))}
+    con.execute("CREATE TABLE stored_ids (source_id VARCHAR)")
+    con.executemany("INSERT INTO stored_ids VALUES (?)", [(s,) for s in stored])
+    same, hits = [], []
+    for row in con.execute(f"SELECT {_CONTENT} FROM norm WHERE source_id IN "
+                           "(SELECT source_id FROM stored_ids)").fetchall():
+        digest = _digest_of(source, row, owner_org_id, tlp)
+        (same if stored[row[0]] == digest else hits).append(row[0])
+    if same:
+        con.execute("CREATE TABLE same_ids (source_id VARCHAR)")
+        con.executemany("INSERT INTO same_ids VALUES (?)", [(s,) for s in same])
+        con.execute("DELETE FROM norm WHERE source_id IN (SELECT source_id FROM same_ids)")
+    for start in range(0, len(hits), 5000):
+        session.execute(delete(Event).where(Event.source == source,
+                                            Event.source_id.in_(hits[start:start + 5000])))
+    return len(same), len(hits)
+
+
+def retire(session: Session, retired: dict[int, list[str]]) -> None:
+    """List these events of these batches as dead; a batch left with no live event is
+    deleted. Moves the event epoch (the columnar copy builds again)."""
+    if not retired:
+        return
+    for batch_id, sids in retired.items():
+        row = session.get(EventBatch, batch_id)
+        if row is None:
+            continue
+        if row.dead + len(sids) >= row.rows:
+            session.execute(delete(EventBatchDead).where(EventBatchDead.batch_id == batch_id))
+            session.execute(delete(EventBatch).where(EventBatch.id == batch_id))
+            continue
+        session.execute(EventBatchDead.__table__.insert(),
+                        [{"batch_id": batch_id, "source_id": s} for s in sids])
+        row.dead += len(sids)
+    session.flush()
+    bump_epoch(session)
+
+
+def of_source(session: Session, source: str) -> list[Batch]:
+    """Every batch of a source (the write path compares a file with all of them)."""
+    return [Batch(*row) for row in session.execute(
+        select(EventBatch.id, EventBatch.uuid, EventBatch.size, EventBatch.source,
+               EventBatch.owner_org_id, EventBatch.tlp, EventBatch.dead)
+        .where(EventBatch.source == source).order_by(EventBatch.id))]
+
+
+def live_ids(session: Session, source: str, ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """Of these source ids, those alive in the source's batches: their batch, and the digest
+    their row of `events` would carry (row_digest), to tell an unchanged event from a new
+    version of it."""
+    older = of_source(session, source)
+    if not older or not ids:
+        return {}
+    out: dict[str, tuple[int, str]] = {}
+    with View(session, older) as view:
+        view.con.execute("CREATE TABLE wanted (source_id VARCHAR)")
+        view.con.executemany("INSERT INTO wanted VALUES (?)", [(s,) for s in ids])
+        for row in view.con.execute(
+                f"SELECT batch, owner_org_id, tlp, {_CONTENT} FROM events "
+                "WHERE source_id IN (SELECT source_id FROM wanted)").fetchall():
+            batch, owner, tlp, content = row[0], row[1], row[2], row[3:]
+            out[content[0]] = (int(batch), _digest_of(source, content, owner, tlp))
+    return out
+
+
+def by_batch(found: dict[str, tuple[int, str]], sids: Iterable[str]) -> dict[int, list[str]]:
+    """These source ids (of `live_ids`' answer) grouped by their batch, for `retire`."""
+    out: dict[int, list[str]] = {}
+    for sid in sids:
+        out.setdefault(found[sid][0], []).append(sid)
+    return out
