@@ -7,14 +7,13 @@ import csv
 import json
 from pathlib import Path
 
+import orjson
 import pytest
 from sqlalchemy import delete, func, inspect, select
 
+from riskatlas.cli_options import operator_scope
 from riskatlas.config import Settings
 from riskatlas.runtime import Runtime
-import orjson
-
-from riskatlas.cli_options import operator_scope
 from riskatlas.warning import bulk, service, writer
 from riskatlas.warning.ingest import parse_file
 from riskatlas.warning.models import Event, EventBatch

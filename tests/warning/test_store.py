@@ -91,8 +91,8 @@ def _reads(session: Any, copy: ColumnStore) -> int:
     counted: list[int] = []
     real = store._read
 
-    def counting(session: Any, where: list[Any]) -> columns.Columns:
-        cols = real(session, where)
+    def counting(session: Any, rows: list[Any], batch_ids: Any = None) -> columns.Columns:
+        cols = real(session, rows, batch_ids)
         counted.append(cols.n)
         return cols
 

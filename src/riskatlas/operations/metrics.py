@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from riskatlas.audit.models import AuditEntry, AuditHead
-from riskatlas.warning.models import Alert, Event
+from riskatlas.warning.models import Alert, Event, EventBatch
 
 __all__ = ["CONTENT_TYPE_LATEST", "Database", "observe_request", "scrape"]
 
@@ -71,7 +71,8 @@ class Database:
             length = session.scalar(select(AuditHead.seq)) or 0
             yield GaugeMetricFamily("riskatlas_audit_chain_length",
                                     "Entries in the audit chain.", value=length)
-            events = session.scalar(select(func.count()).select_from(Event)) or 0
+            events = (session.scalar(select(func.count()).select_from(Event)) or 0) + int(
+                session.scalar(select(func.sum(EventBatch.rows - EventBatch.dead))) or 0)
             yield GaugeMetricFamily("riskatlas_events", "Events held.", value=events)
             imports = GaugeMetricFamily(
                 "riskatlas_imports", "Imports recorded in the audit trail: event files "

@@ -29,6 +29,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    or_,
     select,
     update,
 )
@@ -39,10 +40,10 @@ from riskatlas.catalog.models import Measure, Risk, RiskMeasure
 from riskatlas.parties.accounts import STANDING
 from riskatlas.parties.models import Organisation, State
 from riskatlas.sharing.policy import GROUPING_ROLES, MEMBER_ROLES, Principal, Scope
-from riskatlas.warning import changes, columns, series
+from riskatlas.warning import batches, changes, columns, series
 from riskatlas.warning import tiers as tiers_
 from riskatlas.warning.indicators import Indicator
-from riskatlas.warning.models import ALERT_STATUSES, TIERS, Alert, Event
+from riskatlas.warning.models import ALERT_STATUSES, TIERS, Alert, Event, EventBatch
 from riskatlas.warning.periods import PeriodKind, period_of
 from riskatlas.warning.service import DEFAULT_OWNER
 from riskatlas.warning.store import ColumnStore, Snapshot
@@ -87,7 +88,10 @@ def audiences(session: Session, owner_org_id: int) -> list[Audience]:
                     below="green")]
     # One probe of the (tlp, owner) index per organisation (there are tens): a DISTINCT over
     # the events read every AMBER+STRICT row, 0.1 s at 2.5 M events on PostgreSQL (measured).
-    strict = exists().where(Event.tlp == "amber+strict", Event.owner_org_id == Organisation.id)
+    strict = or_(exists().where(Event.tlp == "amber+strict",
+                                Event.owner_org_id == Organisation.id),
+                 exists().where(EventBatch.tlp == "amber+strict",
+                                EventBatch.owner_org_id == Organisation.id))
     rows = session.execute(select(Organisation.id, STANDING)
                            .outerjoin(State, State.code == Organisation.state_code)
                            .where(strict).order_by(Organisation.id))
@@ -110,17 +114,6 @@ class Stored:
     event: series.Event
     tlp: str
     owner: int
-
-
-def read_events(session: Session, scope: Scope, until: date | None = None) -> list[Stored]:
-    """The events the scope shows, dated on or before `until`, for evaluation."""
-    query = select(Event.date, Event.country, Event.admin1, Event.location, Event.event_type,
-                   Event.sub_type, Event.actor1, Event.actor2, Event.fatalities, Event.events,
-                   Event.tlp, Event.owner_org_id).where(scope.events)
-    if until is not None:
-        query = query.where(Event.date <= until)
-    return [Stored(series.Event(d, c, a, loc, et, st, a1, a2, float(f or 0), n), tlp, owner)
-            for d, c, a, loc, et, st, a1, a2, f, n, tlp, owner in session.execute(query)]
 
 
 Detect = Callable[[Indicator, Sequence[series.Event], date, date, date], list[series.Candidate]]
@@ -193,7 +186,7 @@ def read_columns(session: Session, scope: Scope, indicators: Sequence[Indicator]
     """The columns the indicators need of the events the scope shows (dated on or before
     `until`). The indicators' countries are pushed into the SQL when every one restricts them
     (their event types too): rows no indicator could count are not read."""
-    clauses = [scope.events, *where]
+    clauses = list(where)
     if until is not None and not where and session.get_bind().dialect.name == "sqlite":
         # nearly every row passes: SQLite must scan the table, not walk the date index and
         # look each row up (5 times slower); likelihood() tells its planner so
@@ -211,7 +204,8 @@ def read_columns(session: Session, scope: Scope, indicators: Sequence[Indicator]
             # pushed
             clauses.append(func.lower(column).in_(sorted(t.casefold() for t in values)))
     names = columns.needed(indicators)
-    return columns.fetch(session, names, clauses, columns.only_in(indicators, names))
+    return columns.fetch(session, names, clauses, columns.only_in(indicators, names),
+                         scope=scope)
 
 
 def first_day(session: Session, scope: Scope, until: date, snap: Snapshot | None = None,
@@ -220,7 +214,7 @@ def first_day(session: Session, scope: Scope, until: date, snap: Snapshot | None
     columnar copy when given `snap` (snapshot_of)."""
     if snap is not None:
         return snap.first_day(until)
-    return columns.first_day(session, [scope.events, Event.date <= until])
+    return columns.first_day(session, [Event.date <= until], scope)
 
 
 def events_of(session: Session, scope: Scope, indicators: Sequence[Indicator], until: date,
@@ -233,8 +227,14 @@ def events_of(session: Session, scope: Scope, indicators: Sequence[Indicator], u
 def countries_between(session: Session, scope: Scope, since: date, until: date) -> set[str]:
     """The countries with events the scope shows from `since` to `until` (the backtest's
     coverage)."""
-    return set(session.scalars(select(Event.country).where(
-        scope.events, Event.date >= since, Event.date <= until).distinct()))
+    where = (Event.date >= since, Event.date <= until)
+    found = set(session.scalars(select(Event.country).where(scope.events, *where).distinct()))
+    view = batches.open_view(session, scope)
+    if view is not None:
+        with view:
+            found.update(c for (c,) in view.run(select(Event.country).where(*where)
+                                                 .distinct()).fetchall())
+    return found
 
 
 @dataclass
@@ -279,8 +279,7 @@ def run(session: Session, scope: Scope, indicators: list[Indicator], since: date
             snap = snapshot_of(session, scope, store)
             since = first_day(session, scope, until, snap) or until
         else:
-            plan = changes.plan(session, scope.events, indicators,
-                                changes.changed_clause(session, old, seen), until)
+            plan = changes.plan(session, scope, indicators, old, seen, until)
             if plan.empty:
                 result = RunResult((until, until), cells=0)
                 _audit(session, who, indicators, result)
@@ -538,5 +537,5 @@ def set_status(session: Session, scope: Scope, principal: Principal | None, aler
 
 
 __all__ = ["ACTIONS", "AlertError", "AlertFilters", "AlertNotFound", "Audience", "Stored",
-           "audiences", "detect", "get_alert", "list_alerts", "read_events",
+           "audiences", "detect", "get_alert", "list_alerts",
            "replay", "run", "set_status"]

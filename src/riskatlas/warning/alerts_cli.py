@@ -77,9 +77,16 @@ def _indicators(session: Any, path: Path | None) -> list[Indicator]:
 def _newest(session: Any, scope: Any) -> date | None:
     from sqlalchemy import func, select
 
+    from riskatlas.warning import batches
     from riskatlas.warning.models import Event
 
     found: date | None = session.scalar(select(func.max(Event.date)).where(scope.events))
+    view = batches.open_view(session, scope)
+    if view is not None:
+        with view:
+            theirs = view.run(select(func.max(Event.date))).fetchone()[0]
+        if theirs is not None and (found is None or theirs > found):
+            found = theirs
     return found
 
 

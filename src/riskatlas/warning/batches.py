@@ -17,6 +17,7 @@ readers (warning.service, warning.columns) ask both and merge.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -28,10 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import ClauseElement, delete, select, update
+from sqlalchemy import ClauseElement, delete, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from riskatlas.sharing.models import RecordShare
 from riskatlas.sharing.policy import Scope
 from riskatlas.warning.models import BATCH_SHIFT, EventBatch, EventBatchDead, EventEpoch
 
@@ -97,11 +99,15 @@ class Batch:
     dead: int
 
 
-def visible(session: Session, scope: Scope, sources: Iterable[str] | None = None,
+def visible(session: Session, scope: Scope | None, sources: Iterable[str] | None = None,
             ids: Iterable[int] | None = None) -> list[Batch]:
-    """The batches the scope shows (of these sources, or ids), in id order."""
+    """The batches the scope shows (of these sources, or ids), in id order. Scope None: every
+    batch, for the readers that read every event and apply the markings themselves (the
+    columnar copy of warning.store, as its reads of `events` have no scope clause)."""
     query = select(EventBatch.id, EventBatch.uuid, EventBatch.size, EventBatch.source,
-                   EventBatch.owner_org_id, EventBatch.tlp, EventBatch.dead).where(scope.batches)
+                   EventBatch.owner_org_id, EventBatch.tlp, EventBatch.dead)
+    if scope is not None:
+        query = query.where(scope.batches)
     if sources is not None:
         query = query.where(EventBatch.source.in_(sorted(set(sources))))
     if ids is not None:
@@ -187,7 +193,7 @@ class View:
         self.close()
 
 
-def open_view(session: Session, scope: Scope, sources: Iterable[str] | None = None,
+def open_view(session: Session, scope: Scope | None, sources: Iterable[str] | None = None,
               ids: Iterable[int] | None = None) -> View | None:
     """The view of the batches the scope shows (see `visible`), or None when it shows none."""
     chosen = visible(session, scope, sources, ids)
@@ -271,10 +277,8 @@ def store(session: Session, con: Any, source: str, file_name: str, owner_org_id:
     if stored is not None:
         stored()
     root = cache_root()
-    try:
+    with contextlib.suppress(OSError):  # else the next reader fetches it from the database
         _place(root, root / f"{batch.uuid}.parquet", source=path)
-    except OSError:
-        pass  # the next reader fetches it from the database
     return written
 
 
@@ -299,7 +303,8 @@ _CONTENT = ", ".join(("source_id", "date", "country", "admin1", "location", "lat
 def _digest_of(source: str, row: Sequence[Any], owner_org_id: int, tlp: str) -> str:
     """row_digest of a row of `_CONTENT` columns."""
     extra = {k: v for k, v in zip(EXTRA, row[13:], strict=True) if v is not None}
-    return row_digest(source, *row[:13], extra or None, owner_org_id, tlp)
+    return row_digest(source, *row[:13], extra or None,  # type: ignore[call-arg]
+                      owner_org_id, tlp)
 
 
 def _retire_rows(session: Session, con: Any, source: str, owner_org_id: int,
@@ -315,7 +320,8 @@ def _retire_rows(session: Session, con: Any, source: str, owner_org_id: int,
         select(Event.source_id, Event.digest).where(Event.source == source))}
     con.execute("CREATE TABLE stored_ids (source_id VARCHAR)")
     con.executemany("INSERT INTO stored_ids VALUES (?)", [(s,) for s in stored])
-    same, hits = [], []
+    same: list[str] = []
+    hits: list[str] = []
     for row in con.execute(f"SELECT {_CONTENT} FROM norm WHERE source_id IN "
                            "(SELECT source_id FROM stored_ids)").fetchall():
         digest = _digest_of(source, row, owner_org_id, tlp)
@@ -341,9 +347,11 @@ def retire(session: Session, retired: dict[int, list[str]]) -> None:
             continue
         if row.dead + len(sids) >= row.rows:
             session.execute(delete(EventBatchDead).where(EventBatchDead.batch_id == batch_id))
+            session.execute(delete(RecordShare).where(RecordShare.entity == "event_batch",
+                                                      RecordShare.record_id == batch_id))
             session.execute(delete(EventBatch).where(EventBatch.id == batch_id))
             continue
-        session.execute(EventBatchDead.__table__.insert(),
+        session.execute(insert(EventBatchDead),
                         [{"batch_id": batch_id, "source_id": s} for s in sids])
         row.dead += len(sids)
     session.flush()

@@ -22,10 +22,11 @@ from sqlalchemy import ColumnElement, String, and_, func, or_, select, true, tup
 from sqlalchemy.orm import Session
 
 from riskatlas.db import utcnow
-from riskatlas.warning import columns, engine
+from riskatlas.sharing.policy import Scope
+from riskatlas.warning import batches, columns, engine
 from riskatlas.warning.detectors import window_of
 from riskatlas.warning.indicators import Indicator
-from riskatlas.warning.models import Alert, Event, WarningMark
+from riskatlas.warning.models import Alert, Event, EventBatch, WarningMark
 from riskatlas.warning.periods import PeriodKind, period_of
 from riskatlas.warning.series import Geo
 
@@ -46,10 +47,15 @@ def newest(session: Session) -> Watermark:
     sqlite = session.get_bind().dialect.name == "sqlite"
     stamp = type_coerce(Event.imported_at, String) if sqlite else Event.imported_at
     # two statements: SQLite answers a lone max() from the index, two in one by a full scan
-    top = session.scalar(select(func.max(Event.id)))
+    top = max(int(session.scalar(select(func.max(Event.id))) or 0), batches.top_id(session))
     at = session.scalar(select(func.max(stamp)))
+    batch_stamp = type_coerce(EventBatch.imported_at, String) if sqlite else \
+        EventBatch.imported_at
+    theirs = session.scalar(select(func.max(batch_stamp)))
+    if theirs is not None and (at is None or theirs > at):
+        at = theirs
     text = at if isinstance(at, str) or at is None else at.isoformat()
-    return Watermark(int(top or 0), text)
+    return Watermark(top, text)
 
 
 def _stamp(session: Session, value: str) -> Any:
@@ -64,6 +70,19 @@ def changed_clause(session: Session, old: Watermark, new: Watermark) -> ColumnEl
         clauses.append(and_(stamp > _stamp(session, old.imported_at),
                             stamp <= _stamp(session, new.imported_at)))
     return or_(*clauses)
+
+
+def changed_batches(session: Session, old: Watermark, new: Watermark) -> set[int]:
+    """The batches (warning.batches) stored since `old`, up to `new`: by import time, as the
+    rows an import rewrote."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    stamp = type_coerce(EventBatch.imported_at, String) if sqlite else EventBatch.imported_at
+    if new.imported_at is None:
+        return set()
+    query = select(EventBatch.id).where(stamp <= _stamp(session, new.imported_at))
+    if old.imported_at is not None:
+        query = query.where(stamp > _stamp(session, old.imported_at))
+    return set(session.scalars(query))
 
 
 def read_mark(session: Session, key: str) -> Watermark | None:
@@ -160,13 +179,15 @@ class Plan:
         return keep
 
 
-def plan(session: Session, scope_events: ColumnElement[bool], indicators: Sequence[Indicator],
-         changed: ColumnElement[bool], until: date) -> Plan:
-    """The pairs touched by the changed events (of any audience: each tier is re-evaluated
-    there), dated on or before `until`."""
+def plan(session: Session, scope: Scope, indicators: Sequence[Indicator], old: Watermark,
+         new: Watermark, until: date) -> Plan:
+    """The pairs touched by the events written from `old` to `new` (of any audience: each
+    tier is re-evaluated there), dated on or before `until`."""
     names = tuple(n for n in columns.needed(indicators) if n in
                   ("day", "country", "admin1", "event_type", "sub_type", "actor1", "actor2"))
-    cols = columns.fetch(session, names, [scope_events, changed, Event.date <= until])
+    cols = columns.fetch(session, names, [Event.date <= until], scope=scope,
+                         rows=[changed_clause(session, old, new)],
+                         batch_ids=changed_batches(session, old, new))
     out = Plan({}, {})
     for indicator in indicators:
         hit = engine.matches(indicator, cols)

@@ -10,7 +10,7 @@ value (an actor regex once per distinct actor string) and applied to all rows by
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -20,6 +20,8 @@ from sqlalchemy import ColumnElement, Select, case, func, literal_column, select
 from sqlalchemy import String as SAString
 from sqlalchemy.orm import Session
 
+from riskatlas.sharing.policy import Scope
+from riskatlas.warning import batches
 from riskatlas.warning.indicators import Indicator
 from riskatlas.warning.models import TIERS, Event
 
@@ -151,9 +153,9 @@ def from_events(events: Iterable[Any], names: Sequence[str] = NAMES[:10],
     return build(cols, len(rows))
 
 
-def _column(session: Session, name: str) -> ColumnElement[Any]:
+def _column(dialect: str, name: str) -> ColumnElement[Any]:
     if name == "day":
-        if session.get_bind().dialect.name == "sqlite":
+        if dialect == "sqlite":
             # the stored ISO text, parsed by numpy: cheaper than julianday() per row
             return type_coerce(Event.date, SAString)
         return literal_column("(events.date - DATE '1970-01-01')")
@@ -162,43 +164,83 @@ def _column(session: Session, name: str) -> ColumnElement[Any]:
     return column
 
 
-def query(session: Session, names: Sequence[str], where: Sequence[ColumnElement[bool]],
+def query(dialect: str, names: Sequence[str], where: Sequence[ColumnElement[bool]],
           only: Mapping[str, Sequence[str]] | None = None) -> Select[Any]:
+    """The SELECT of `fetch` for this engine's SQL ("sqlite", "postgresql", or "duckdb" for
+    the batches' view, warning.batches)."""
     chosen: list[ColumnElement[Any]] = []
     for n in names:
-        column = _column(session, n)
+        column = _column(dialect, n)
         if n == "owner":  # only an AMBER+STRICT event's owner matters (tier_mask)
             column = case((Event.tlp == "amber+strict", column))
         elif only and n in only:
             column = case((Event.country.in_(only[n]), column))
+        if dialect == "duckdb":
+            if n in ("fatalities", "count", "owner", "id"):
+                column = func.coalesce(column, 0)  # numpy's arrays of DuckDB have no None
+            column = column.label(f"c_{n}")  # fetchnumpy() keys its arrays by name
         chosen.append(column)
     return select(*chosen).where(*where)
 
 
 def fetch(session: Session, names: Sequence[str], where: Sequence[ColumnElement[bool]],
-          only: Mapping[str, Sequence[str]] | None = None) -> Columns:
-    """The named columns of the events matching `where` (the scope's clause among them);
-    `only`: some columns read for these countries only (only_in)."""
-    compiled = query(session, names, where, only).compile(
-        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+          only: Mapping[str, Sequence[str]] | None = None, *, scope: Scope | None = None,
+          rows: Sequence[ColumnElement[bool]] = (),
+          batch_ids: Collection[int] | None = None) -> Columns:
+    """The named columns of the events matching `where`, of the rows of `events` and of the
+    batches (warning.batches) alike, that `scope` shows (None: every event, for the columnar
+    copy of warning.store); `only`: some columns read for these countries only (only_in).
+    `rows`: more conditions for the rows of `events` only; `batch_ids`: the batches to read
+    (None: all the scope shows)."""
+    dialect = session.get_bind().dialect
+    clauses = [*([scope.events] if scope is not None else []), *where, *rows]
+    compiled = query(dialect.name, names, clauses, only).compile(
+        dialect=dialect, compile_kwargs={"render_postcompile": True})
     params: Any = compiled.params
     if compiled.positional:
         params = tuple(compiled.params[k] for k in compiled.positiontup or ())
     cursor = session.connection().connection.cursor()
     try:
         cursor.execute(str(compiled), params)
-        rows = cursor.fetchall()
+        found = cursor.fetchall()
     finally:
         cursor.close()
-    n = len(rows)
-    data: dict[str, Sequence[Any]] = dict(zip(names, zip(*rows, strict=True), strict=True)) \
-        if rows else {k: () for k in names}
-    del rows
+    n = len(found)
+    data: dict[str, Sequence[Any]] = dict(zip(names, zip(*found, strict=True), strict=True)) \
+        if found else {k: () for k in names}
+    del found
     if n and "day" in data and isinstance(data["day"][0], str):
         data["day"] = np.array(data["day"], dtype="datetime64[D]").astype(np.int64)  # type: ignore[assignment]
-    return build(data, n)
+    mine = build(data, n)
+    if batch_ids is not None and not batch_ids:
+        return mine
+    view = batches.open_view(session, scope, ids=batch_ids)
+    if view is None:
+        return mine
+    with view:
+        arrays = view.run(query("duckdb", names, where, only)).fetchnumpy()
+    theirs: dict[str, Sequence[Any]] = {}
+    for name, array in zip(names, arrays.values(), strict=True):
+        if isinstance(array, np.ma.MaskedArray):
+            filled = np.asarray(array.data, dtype=object)
+            filled[np.ma.getmaskarray(array)] = None
+            array = filled
+        theirs[name] = array
+    count = len(next(iter(theirs.values()))) if theirs else 0
+    if not count:
+        return mine
+    return concat(mine, build(theirs, count)) if n else build(theirs, count)
 
 
-def first_day(session: Session, where: Sequence[ColumnElement[bool]]) -> date | None:
-    found: date | None = session.scalar(select(func.min(Event.date)).where(*where))
+def first_day(session: Session, where: Sequence[ColumnElement[bool]],
+              scope: Scope | None = None) -> date | None:
+    """The first day of the events matching `where` that `scope` shows (rows and batches)."""
+    found: date | None = session.scalar(select(func.min(Event.date)).where(
+        *([scope.events] if scope is not None else []), *where))
+    view = batches.open_view(session, scope)
+    if view is not None:
+        with view:
+            theirs = view.run(select(func.min(Event.date)).where(*where)).fetchone()[0]
+        if theirs is not None and (found is None or theirs < found):
+            found = theirs
     return found

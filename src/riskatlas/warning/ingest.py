@@ -400,14 +400,7 @@ def parse_file(path: Path, format_name: str) -> tuple[list[dict[str, Any]], list
     """Every event of a (small) file and every problem, writing nothing: phase one alone."""
     events: list[dict[str, Any]] = []
     problems: list[str] = []
-    fmt = FORMATS[format_name]
-    header: list[list[str]] = []
-    seen: dict[str, int] = {}
-    for row in _records(path, fmt, None, header):
-        if row.problem is None and row.event is not None:
-            first = seen.setdefault(row.event["source_id"], row.line)
-            if first != row.line:  # as the import says it
-                row.problem = f"{_id_column(fmt, header)}: the same id as line {first}"
+    for row in _records(path, FORMATS[format_name], None, []):
         if row.problem is not None:
             problems.append(f"{path}:{row.line}: {row.problem}")
         elif row.event is not None:

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from riskatlas.sharing.models import RecordShare
-from riskatlas.warning import inputs
+from riskatlas.warning import batches, inputs
 from riskatlas.warning.ingest import MAX_FIELD, EventImportError, is_hxl
 from riskatlas.warning.models import Event, WarningMark
 
@@ -100,6 +100,10 @@ def remove(session: Session, source: str, ids: Sequence[str]) -> Removed:
                                                   RecordShare.record_id.in_(found)))
         session.execute(delete(Event).where(Event.id.in_(found)))
         deleted += len(found)
+    # the events a batch holds (warning.batches) are listed as dead there
+    in_batches = batches.live_ids(session, source, ids)
+    batches.retire(session, batches.by_batch(in_batches, in_batches))
+    deleted += len(in_batches)
     if deleted:
         session.execute(delete(WarningMark))
     return Removed(len(ids), deleted)

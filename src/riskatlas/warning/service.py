@@ -216,11 +216,11 @@ def stats(session: Session, scope: Scope, filters: EventFilters | None = None) -
                           "last": _iso(last)}
                          for key, (n, events, first, last) in sorted(groups.items())]
         everything: dict[Any, list[Any]] = {}
-        query = select(func.count(), func.sum(Event.events), func.min(Event.date),
+        whole = select(func.count(), func.sum(Event.events), func.min(Event.date),
                        func.max(Event.date))
-        _merge(everything, None, *session.execute(_filtered(query, scope, filters)).one())
+        _merge(everything, None, *session.execute(_filtered(whole, scope, filters)).one())
         if view is not None:
-            _merge(everything, None, *view.run(query.where(*_clauses(filters))).fetchone())
+            _merge(everything, None, *view.run(whole.where(*_clauses(filters))).fetchone())
     finally:
         if view is not None:
             view.close()

@@ -179,7 +179,7 @@ class ColumnStore:
         else:
             self.say("Building the events' columnar copy (once; later runs read only the "
                      "events written since)...")
-        every = self._save(home, _read(session, [Event.id <= state.seen.event_id]), state)
+        every = self._save(home, _read(session, rows=[Event.id <= state.seen.event_id]), state)
         return Snapshot(every, None, columns.build({name: () for name in STORED}, 0))
 
     def _refresh(self, session: Session, base: Columns, by_id: Array, mark: changes.Watermark,
@@ -187,7 +187,8 @@ class ColumnStore:
         """The base, and the rows read since it: the delta's (rows it saved earlier) and those
         the table has written since the delta's mark (or the base's, without a delta)."""
         since = mark if delta is None else _mark(delta[0])
-        fresh = _read(session, [changes.changed_clause(session, since, new)])
+        fresh = _read(session, rows=[changes.changed_clause(session, since, new)],
+                      batch_ids=changes.changed_batches(session, since, new))
         dead = np.zeros(0, np.int64) if delta is None else delta[1]
         if delta is not None:  # the delta's rows written again since: the new version stays
             again = np.isin(delta[2]["id"], fresh["id"])
@@ -321,5 +322,7 @@ def _not_older(now: changes.Watermark, copy: changes.Watermark) -> bool:
     return now.imported_at is not None and now.imported_at >= copy.imported_at
 
 
-def _read(session: Session, where: list[Any]) -> Columns:
-    return columns.fetch(session, STORED, where)
+def _read(session: Session, rows: list[Any], batch_ids: set[int] | None = None) -> Columns:
+    """Every event: the rows of `events` matching `rows`, and the batches `batch_ids` (None:
+    all of them, as the same transaction sees them)."""
+    return columns.fetch(session, STORED, [], rows=rows, batch_ids=batch_ids)
