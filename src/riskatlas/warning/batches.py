@@ -43,10 +43,12 @@ EXTRA = ("disorder_type", "civilian_targeting", "assoc_actor_1", "assoc_actor_2"
          "admin2", "admin3", "time_precision", "geo_precision", "source", "source_scale",
          "tags", "timestamp", "event_id_no_cnty", "data_id", "inter1", "inter2", "interaction")
 CODES = ("inter1", "inter2", "interaction")  # integers; the others are text
+# zstd at its fastest level: a third smaller than snappy's file, and as quick to write
+COMPRESSION = "zstd, COMPRESSION_LEVEL 1"
 MAX_FILE = 900 << 20  # PostgreSQL's bytea holds 1 GB: a larger file is written as rows
 VIEW_COLUMNS = ("id", "source", "source_id", "period", "date", "country", "admin1",
                 "location", "latitude", "longitude", "event_type", "sub_type", "actor1",
-                "actor2", "fatalities", "events", "notes", "owner_org_id", "tlp", "digest",
+                "actor2", "fatalities", "events", "notes", "owner_org_id", "tlp",
                 "batch", *(f"x_{name}" for name in EXTRA))
 
 
@@ -168,12 +170,14 @@ class View:
         for b in batches:
             path = local_file(session, b)
             extra = ", ".join(f"x_{name}" for name in EXTRA)
-            part = (f"SELECT (CAST({b.id} AS BIGINT) << {BATCH_SHIFT}) + \"row\" AS id, "
+            part = (f"SELECT (CAST({b.id} AS BIGINT) << {BATCH_SHIFT}) + file_row_number + 1 "
+                    "AS id, "
                     f"{_quote(b.source)} AS source, source_id, 'day' AS period, date, country, "
                     "admin1, location, latitude, longitude, event_type, sub_type, actor1, "
                     "actor2, fatalities, 1 AS events, notes, "
-                    f"{b.owner_org_id} AS owner_org_id, {_quote(b.tlp)} AS tlp, digest, "
-                    f"{b.id} AS batch, {extra} FROM read_parquet({_quote(str(path))})")
+                    f"{b.owner_org_id} AS owner_org_id, {_quote(b.tlp)} AS tlp, "
+                    f"{b.id} AS batch, {extra} "
+                    f"FROM read_parquet({_quote(str(path))}, file_row_number = true)")
             if b.dead:
                 part += f" WHERE source_id NOT IN (SELECT source_id FROM dead WHERE batch = {b.id})"
             parts.append(part)
@@ -224,51 +228,51 @@ class Written:
 
 
 def store(session: Session, con: Any, source: str, file_name: str, owner_org_id: int,
-          tlp: str, stamp: datetime, folder: Path,
+          tlp: str, stamp: datetime, folder: Path, total: int, days: tuple[date, date],
           stored: Callable[[], None] | None = None) -> Written | None:
-    """Store the DuckDB table `norm` (the file's normalised events: the file's columns but
-    `row`, see EXTRA) as a batch, in the caller's transaction. Events already stored with the
-    same content are left out; the stored versions of those it rewrites (in older batches or
-    in `events`) are retired. None when the file would be too large for one batch (the caller
-    writes rows)."""
-    con.execute("ALTER TABLE norm ADD COLUMN digest VARCHAR")
-    body = ", ".join(f"coalesce(CAST({c} AS VARCHAR), chr(2))" for c in (
-        "source_id", "date", "country", "admin1", "location", "latitude", "longitude",
-        "event_type", "sub_type", "actor1", "actor2", "fatalities", "notes",
-        *(f"x_{name}" for name in EXTRA)))
-    con.execute(f"UPDATE norm SET digest = md5(concat_ws(chr(1), {body}, "
-                f"{_quote(str(owner_org_id))}, {_quote(tlp)}))")
-    total = con.execute("SELECT count(*) FROM norm").fetchone()[0]
-    # the live events of the source's older batches: the same content is left alone, a new
-    # one retires the old version
-    older = of_source(session, source)
+    """Store the file's normalised events, the DuckDB view or table `norm` (`total` rows of
+    the file's columns, see EXTRA, dated within `days`), as a batch in the caller's
+    transaction. Events already stored with the same content are left out; the stored
+    versions of those it rewrites (in older batches or in `events`) are retired. `stored`:
+    called once the batch is written (not yet committed). None when the file would be too
+    large for one batch (the caller writes rows)."""
     written = Written()
+    # The events of the file already stored with the same content (and marking): compared
+    # column by column with the live events of the source's batches, and by digest with its
+    # rows of `events`.
+    con.execute("CREATE TABLE same (source_id VARCHAR)")
+    older = of_source(session, source)
     retired: dict[int, list[str]] = {}
     if older:
         View(session, older, con)  # the view `events` of those batches, in this connection
-        con.execute("CREATE TABLE old AS SELECT batch, source_id, digest FROM events")
-        con.execute("DELETE FROM norm USING old WHERE norm.source_id = old.source_id "
-                    "AND norm.digest = old.digest")
-        written.unchanged = total - con.execute("SELECT count(*) FROM norm").fetchone()[0]
-        for batch, sid in con.execute("SELECT batch, source_id FROM old WHERE source_id IN "
-                                      "(SELECT source_id FROM norm)").fetchall():
+        equal = " AND ".join(f"n.{c} IS NOT DISTINCT FROM o.{c}" for c in _CONTENT_COLUMNS)
+        con.execute("CREATE TABLE old AS SELECT o.batch, o.source_id, "
+                    f"({equal} AND o.owner_org_id = {int(owner_org_id)} "
+                    f"AND o.tlp = {_quote(tlp)}) AS same "
+                    "FROM events o JOIN norm n ON n.source_id = o.source_id")
+        con.execute("INSERT INTO same SELECT source_id FROM old WHERE same")
+        for batch, sid in con.execute("SELECT batch, source_id FROM old WHERE NOT same"
+                                      ).fetchall():
             retired.setdefault(batch, []).append(sid)
-    kept, in_rows = _retire_rows(session, con, source, owner_org_id, tlp)
-    written.unchanged += kept
+    _, in_rows = _retire_rows(session, con, source, owner_org_id, tlp)
+    written.unchanged = con.execute("SELECT count(*) FROM same").fetchone()[0]
     fresh = total - written.unchanged
     if not fresh:
         return written
     path = folder / "batch.parquet"
-    con.execute("COPY (SELECT row_number() OVER () AS \"row\", * FROM norm) TO "
-                f"{_quote(str(path))} (FORMAT parquet, COMPRESSION zstd)")
+    chosen = "SELECT * FROM norm" + (
+        " WHERE source_id NOT IN (SELECT source_id FROM same)" if written.unchanged else "")
+    # No row number is written: an event's number is its position in the file, which DuckDB
+    # reads back (file_row_number) and which never changes.
+    con.execute(f"COPY ({chosen}) TO {_quote(str(path))} "
+                f"(FORMAT parquet, COMPRESSION {COMPRESSION})")
     size = path.stat().st_size
     if size > MAX_FILE:
         return None
     written.updated = sum(map(len, retired.values())) + in_rows
     written.added = fresh - written.updated
-    first, last = con.execute("SELECT min(date), max(date) FROM norm").fetchone()
     batch = EventBatch(uuid=uuid.uuid4().hex, source=source, file=file_name[:255], rows=fresh,
-                       dead=0, size=size, first_date=first, last_date=last,
+                       dead=0, size=size, first_date=days[0], last_date=days[1],
                        owner_org_id=owner_org_id, tlp=tlp, imported_at=stamp,
                        data=path.read_bytes())
     session.add(batch)
@@ -295,9 +299,10 @@ def row_digest(source: str, sid: str, day: date, country: str, admin1: str | Non
                            digest_size=16).hexdigest()
 
 
-_CONTENT = ", ".join(("source_id", "date", "country", "admin1", "location", "latitude",
-                      "longitude", "event_type", "sub_type", "actor1", "actor2", "fatalities",
-                      "notes", *(f"x_{name}" for name in EXTRA)))
+_CONTENT_COLUMNS = ("source_id", "date", "country", "admin1", "location", "latitude",
+                    "longitude", "event_type", "sub_type", "actor1", "actor2", "fatalities",
+                    "notes", *(f"x_{name}" for name in EXTRA))
+_CONTENT = ", ".join(_CONTENT_COLUMNS)
 
 
 def _digest_of(source: str, row: Sequence[Any], owner_org_id: int, tlp: str) -> str:
@@ -310,8 +315,8 @@ def _digest_of(source: str, row: Sequence[Any], owner_org_id: int, tlp: str) -> 
 def _retire_rows(session: Session, con: Any, source: str, owner_org_id: int,
                  tlp: str) -> tuple[int, int]:
     """The file's events already stored as rows of `events`: those of the same content stay
-    (and leave `norm`), the others are deleted (the batch has their new version). Returns
-    (unchanged, rewritten)."""
+    (and are added to the table `same`), the others are deleted (the batch has their new
+    version). Returns (unchanged, rewritten)."""
     from riskatlas.warning.models import Event
 
     if session.scalar(select(Event.id).where(Event.source == source).limit(1)) is None:
@@ -327,9 +332,7 @@ def _retire_rows(session: Session, con: Any, source: str, owner_org_id: int,
         digest = _digest_of(source, row, owner_org_id, tlp)
         (same if stored[row[0]] == digest else hits).append(row[0])
     if same:
-        con.execute("CREATE TABLE same_ids (source_id VARCHAR)")
-        con.executemany("INSERT INTO same_ids VALUES (?)", [(s,) for s in same])
-        con.execute("DELETE FROM norm WHERE source_id IN (SELECT source_id FROM same_ids)")
+        con.executemany("INSERT INTO same VALUES (?)", [(s,) for s in same])
     for start in range(0, len(hits), 5000):
         session.execute(delete(Event).where(Event.source == source,
                                             Event.source_id.in_(hits[start:start + 5000])))

@@ -92,8 +92,9 @@ class Checked:
             yield out
 
     def normalise(self, only: frozenset[str] | None) -> None:
-        """The table `norm`: the rows of `rows()` (of the countries `only`) as warning.batches
-        stores them, built by DuckDB from `raw` and the checked values' look-up tables."""
+        """The view `norm`: the rows of `rows()` (of the countries `only`) as warning.batches
+        stores them, computed by DuckDB from `raw` and the checked values' look-up tables as
+        it is read (once, by the write of the batch's file)."""
         con = self.con
         con.execute("CREATE TABLE m_days (v VARCHAR, d DATE)")
         con.executemany("INSERT INTO m_days VALUES (?, ?)", list(self.days.items()))
@@ -111,7 +112,7 @@ class Checked:
             f"WHERE mc.code IN ({', '.join(repr(c) for c in sorted(only))})"
         same = "IS NOT DISTINCT FROM"
         con.execute(
-            "CREATE TABLE norm AS SELECT coalesce(r.event_id_cnty, r.data_id) AS source_id, "
+            "CREATE VIEW norm AS SELECT coalesce(r.event_id_cnty, r.data_id) AS source_id, "
             "md.d AS date, mc.code AS country, r.admin1, r.location, "
             "CAST(r.latitude AS DOUBLE) AS latitude, CAST(r.longitude AS DOUBLE) AS longitude, "
             "r.event_type, r.sub_event_type AS sub_type, r.actor1, r.actor2, "
@@ -122,6 +123,10 @@ class Checked:
             f"AND r.country {same} mc.country "
             "LEFT JOIN m_inters i1 ON r.inter1 = i1.v LEFT JOIN m_inters i2 ON r.inter2 = i2.v "
             f"LEFT JOIN m_interactions ix ON r.interaction = ix.v {where}")
+
+    def date_range(self) -> tuple[date, date]:
+        """The first and last days of the file."""
+        return min(self.days.values()), max(self.days.values())
 
     def count_in(self, only: frozenset[str]) -> int:
         """The rows of these countries (ISO3)."""

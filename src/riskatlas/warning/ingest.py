@@ -323,7 +323,7 @@ def _import_checked(session: Session, path: Path, checked: bulk.Checked, owner_o
     if progress is not None:
         progress(size // 3)
     written = batches.store(session, checked.con, "acled", path.name, owner_org_id, tlp, stamp,
-                            Path(checked.folder.name),
+                            Path(checked.folder.name), kept, checked.date_range(),
                             None if progress is None else lambda: progress(size * 2 // 3))
     if written is not None:
         result.added, result.updated, result.unchanged = (written.added, written.updated,
