@@ -245,14 +245,20 @@ def store(session: Session, con: Any, source: str, file_name: str, owner_org_id:
     retired: dict[int, list[str]] = {}
     if older:
         View(session, older, con)  # the view `events` of those batches, in this connection
-        equal = " AND ".join(f"n.{c} IS NOT DISTINCT FROM o.{c}" for c in _CONTENT_COLUMNS)
-        con.execute("CREATE TABLE old AS SELECT o.batch, o.source_id, "
-                    f"({equal} AND o.owner_org_id = {int(owner_org_id)} "
-                    f"AND o.tlp = {_quote(tlp)}) AS same "
-                    "FROM events o JOIN norm n ON n.source_id = o.source_id")
-        con.execute("INSERT INTO same SELECT source_id FROM old WHERE same")
-        for batch, sid in con.execute("SELECT batch, source_id FROM old WHERE NOT same"
-                                      ).fetchall():
+        # Each side's content hashed in this one run (DuckDB's hash of the same values is the
+        # same within a version): a join of narrow tables, where one of every column of both
+        # took 22 s for 2.5 M events. Two versions of one event hashing alike (2**-64) would
+        # leave the old one in place.
+        content = ", ".join(_CONTENT_COLUMNS)
+        con.execute(f"CREATE TABLE old AS SELECT batch, source_id, "
+                    f"hash({content}, owner_org_id, tlp) AS h FROM events")
+        con.execute(f"CREATE TABLE mine AS SELECT source_id, hash({content}, "
+                    f"CAST({int(owner_org_id)} AS INTEGER), {_quote(tlp)}) AS h FROM norm")
+        con.execute("INSERT INTO same SELECT m.source_id FROM mine m JOIN old o "
+                    "ON m.source_id = o.source_id AND m.h = o.h")
+        for batch, sid in con.execute(
+                "SELECT o.batch, o.source_id FROM old o JOIN mine m "
+                "ON m.source_id = o.source_id AND m.h <> o.h").fetchall():
             retired.setdefault(batch, []).append(sid)
     _, in_rows = _retire_rows(session, con, source, owner_org_id, tlp)
     written.unchanged = con.execute("SELECT count(*) FROM same").fetchone()[0]

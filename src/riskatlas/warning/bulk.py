@@ -96,17 +96,21 @@ class Checked:
         stores them, computed by DuckDB from `raw` and the checked values' look-up tables as
         it is read (once, by the write of the batch's file)."""
         con = self.con
-        con.execute("CREATE TABLE m_days (v VARCHAR, d DATE)")
-        con.executemany("INSERT INTO m_days VALUES (?, ?)", list(self.days.items()))
-        con.execute("CREATE TABLE m_countries (iso3 VARCHAR, iso VARCHAR, country VARCHAR, "
-                    "code VARCHAR)")
-        con.executemany("INSERT INTO m_countries VALUES (?, ?, ?, ?)",
-                        [(*key, code) for key, code in self.countries.items()])
-        con.execute("CREATE TABLE m_inters (v VARCHAR, code INTEGER)")
-        con.executemany("INSERT INTO m_inters VALUES (?, ?)", list(self.inters.items()))
-        con.execute("CREATE TABLE m_interactions (v VARCHAR, code INTEGER)")
-        con.executemany("INSERT INTO m_interactions VALUES (?, ?)",
-                        list(self.interactions.items()))
+
+        def table(name: str, columns: dict[str, str], rows: list[tuple[Any, ...]]) -> None:
+            # one statement of lists (executemany of thousands of days took 1.4 s)
+            values: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in columns]
+            con.execute(f"CREATE TABLE {name} AS SELECT " + ", ".join(
+                f"CAST(unnest(?) AS {kind}) AS {column}"
+                for column, kind in columns.items()), [list(v) for v in values])
+
+        table("m_days", {"v": "VARCHAR", "d": "DATE"}, list(self.days.items()))
+        table("m_countries", {"iso3": "VARCHAR", "iso": "VARCHAR", "country": "VARCHAR",
+                              "code": "VARCHAR"},
+              [(*key, code) for key, code in self.countries.items()])
+        table("m_inters", {"v": "VARCHAR", "code": "INTEGER"}, list(self.inters.items()))
+        table("m_interactions", {"v": "VARCHAR", "code": "INTEGER"},
+              list(self.interactions.items()))
         extra = ", ".join(f"r.{name} AS x_{name}" for name in EXTRA)
         where = "" if only is None else \
             f"WHERE mc.code IN ({', '.join(repr(c) for c in sorted(only))})"
