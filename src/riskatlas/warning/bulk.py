@@ -20,6 +20,8 @@ the same file write the same rows (tests/warning/test_ingest.py checks both engi
 
 from __future__ import annotations
 
+import concurrent.futures
+import mmap
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -161,16 +163,13 @@ def _header(path: Path) -> list[str] | None:
 
 
 def _clean(path: Path) -> bool:
-    """No NUL byte and no U+FFFD anywhere (the exact reader reports either): one memchr-speed
-    pass over the bytes, cheaper than a search of every field in SQL."""
-    tail = b""
+    """No NUL byte and no U+FFFD anywhere (the exact reader reports either): two memchr-speed
+    searches of the mapped file, cheaper than a search of every field in SQL."""
     with path.open("rb") as stream:
-        while block := stream.read(1 << 22):
-            data = tail + block
-            if b"\x00" in data or "\ufffd".encode() in data:
-                return False
-            tail = data[-2:]  # U+FFFD split across two blocks
-    return True
+        if not path.stat().st_size:
+            return True
+        with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return data.find(b"\x00") < 0 and data.find("\ufffd".encode()) < 0
 
 
 def read_acled(path: Path) -> Checked | None:
@@ -178,8 +177,11 @@ def read_acled(path: Path) -> Checked | None:
     import duckdb  # imported here: only large files pay for it
 
     names = _header(path)
-    if names is None or not _clean(path):
+    if names is None:
         return None
+    # the bytes searched while DuckDB reads the file (it lets go of the GIL)
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="riskatlas-clean")
+    clean = pool.submit(_clean, path)
     folder = tempfile.TemporaryDirectory(prefix="riskatlas-ingest-")
     con = duckdb.connect(str(Path(folder.name) / "scratch.duckdb"), config={
         "memory_limit": MEMORY_LIMIT, "temp_directory": folder.name,
@@ -189,6 +191,9 @@ def read_acled(path: Path) -> Checked | None:
         checked = _check(con, path, names, folder)
     except duckdb.Error:
         checked = None  # DuckDB's strict reader refused the file: the exact reader says why
+    if not clean.result():
+        checked = None
+    pool.shutdown()
     if checked is None:
         con.close()
         folder.cleanup()

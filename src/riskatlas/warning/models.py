@@ -24,7 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, deferred, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from riskatlas.db import Base, JSONType, utcnow
 from riskatlas.sharing import policy
@@ -125,7 +125,7 @@ class EventBatch(Base):
     owner_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     tlp: Mapped[str] = mapped_column(String(16))
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
-    data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
 
 
 class EventBatchDead(Base):

@@ -46,6 +46,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_event_batches")),
         sa.UniqueConstraint("uuid", name=op.f("uq_event_batches_uuid")),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        # the file is compressed already: TOAST's own compression attempt doubled its write
+        op.execute("ALTER TABLE event_batches ALTER COLUMN data SET STORAGE EXTERNAL")
     op.create_index("ix_event_batches_source", "event_batches", ["source"])
     op.create_index("ix_event_batches_tlp_owner", "event_batches", ["tlp", "owner_org_id"])
     op.create_table(
