@@ -8,6 +8,7 @@ built from it."""
 from __future__ import annotations
 
 import json
+from dataclasses import astuple
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,12 @@ def _stats(db_url: str) -> dict[str, Any]:
         return service.stats(session, operator_scope())
 
 
+def _read_events(db_url: str) -> list[Any]:
+    with Runtime(Settings(database_url=db_url)).transaction() as session:
+        return sorted((astuple(s.event), s.tlp, s.owner) for s in alerts.read_events(
+            session, operator_scope()))
+
+
 def _run(db_url: str, changed: bool = False, store: ColumnStore | None = None,
          until: date = START + timedelta(weeks=WEEKS + 1)) -> list[tuple[Any, ...]]:
     with Runtime(Settings(database_url=db_url)).transaction() as session:
@@ -124,7 +131,8 @@ def test_a_batch_reads_as_its_rows_would(db_url: str, tmp_path: Path,
     _import(db_url, path, monkeypatch, fast=False)
     assert _counts(db_url) == (total, 0)
     as_rows = (_events(db_url), _events(db_url, admin1="Osh", since=START + timedelta(weeks=30)),
-               _stats(db_url), _run(db_url))
+               _stats(db_url), _run(db_url), _read_events(db_url))
+    assert len(as_rows[4]) == total
     backtest = cli("warning", "backtest", "--since", START.isoformat(), "--until",
                    (START + timedelta(weeks=WEEKS)).isoformat(), "--db", db_url)
     assert as_rows[3], "the history raises alerts"
@@ -136,13 +144,18 @@ def test_a_batch_reads_as_its_rows_would(db_url: str, tmp_path: Path,
     store = ColumnStore(tmp_path / "columns")
     as_batch = (_events(db_url), _events(db_url, admin1="Osh",
                                          since=START + timedelta(weeks=30)),
-                _stats(db_url), _run(db_url, store=store))
+                _stats(db_url), _run(db_url, store=store), _read_events(db_url))
     assert as_batch == as_rows
     assert _run(db_url) == as_rows[3]  # direct, without the columnar copy
     again = cli("warning", "backtest", "--since", START.isoformat(), "--until",
                 (START + timedelta(weeks=WEEKS)).isoformat(), "--db", db_url)
     assert json.loads(again.stdout) == json.loads(backtest.stdout)
     assert json.loads(again.stdout)["alerts"]
+    # a filter's value is a value, never SQL (the batches' statements have their values
+    # written in): quotes and backslashes find nothing and break nothing
+    for odd in ("x' OR '1'='1", "Osh\\", "Osh'; DROP TABLE events; --"):
+        assert _events(db_url, admin1=odd) == []
+    assert len(_events(db_url, admin1="Osh")) == sum(r["admin1"] == "Osh" for r in _history())
     # the detail of a batch event is the list's entry
     with Runtime(Settings(database_url=db_url)).transaction() as session:
         _, page = service.list_events(session, operator_scope(), service.EventFilters(),

@@ -116,6 +116,29 @@ class Stored:
     owner: int
 
 
+def read_events(session: Session, scope: Scope, until: date | None = None) -> list[Stored]:
+    """The events the scope shows, dated on or before `until`, as objects (the pure-Python
+    reference's input: benchmarks/warning_bench.py), from the rows of `events` and the
+    batches alike. The owner is kept for AMBER+STRICT events only (0 for the others), as the
+    tiers read it."""
+    names = ("day", "country", "admin1", "location", "event_type", "sub_type", "actor1",
+             "actor2", "fatalities", "count", "tlp", "owner")
+    cols = columns.fetch(session, names, [Event.date <= until] if until is not None else [],
+                         scope=scope)
+    def decode(name: str) -> list[Any]:
+        key = "actor1" if name == "actor2" else name  # the actors share one list of values
+        if key not in cols.values:
+            return list(cols[name].tolist())
+        values = cols.values[key]
+        return [values[c] for c in cols[name]]
+
+    decoded = {n: decode(n) for n in names}
+    return [Stored(series.Event(date.fromordinal(d + columns.EPOCH), c, a, loc, et, st, a1,
+                                a2, float(f), int(n)), tlp, int(owner))
+            for d, c, a, loc, et, st, a1, a2, f, n, tlp, owner in zip(
+                *(decoded[n] for n in names), strict=True)]
+
+
 Detect = Callable[[Indicator, Sequence[series.Event], date, date, date], list[series.Candidate]]
 
 
@@ -538,4 +561,4 @@ def set_status(session: Session, scope: Scope, principal: Principal | None, aler
 
 __all__ = ["ACTIONS", "AlertError", "AlertFilters", "AlertNotFound", "Audience", "Stored",
            "audiences", "detect", "get_alert", "list_alerts",
-           "replay", "run", "set_status"]
+           "read_events", "replay", "run", "set_status"]

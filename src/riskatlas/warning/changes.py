@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from riskatlas.db import utcnow
 from riskatlas.sharing.policy import Scope
-from riskatlas.warning import batches, columns, engine
+from riskatlas.warning import columns, engine
 from riskatlas.warning.detectors import window_of
 from riskatlas.warning.indicators import Indicator
 from riskatlas.warning.models import Alert, Event, EventBatch, WarningMark
@@ -43,11 +43,14 @@ class Watermark:
 
 
 def newest(session: Session) -> Watermark:
-    """The newest event id and import time now (the import time as text, as stored)."""
+    """The newest row id of `events` and the newest import time of its rows and of the
+    batches now (the import time as text, as stored)."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     stamp = type_coerce(Event.imported_at, String) if sqlite else Event.imported_at
     # two statements: SQLite answers a lone max() from the index, two in one by a full scan
-    top = max(int(session.scalar(select(func.max(Event.id))) or 0), batches.top_id(session))
+    # the id is of the rows of `events` only (their rule: a larger id is a new row); batches
+    # are new by their import time (changed_batches)
+    top = int(session.scalar(select(func.max(Event.id))) or 0)
     at = session.scalar(select(func.max(stamp)))
     batch_stamp = type_coerce(EventBatch.imported_at, String) if sqlite else \
         EventBatch.imported_at
