@@ -50,7 +50,7 @@ indicators:
 """
 
 
-def _history(surge_week: int = WEEKS - 1, extra: int = 0) -> list[dict[str, Any]]:
+def _history(surge_week: int = WEEKS - 1) -> list[dict[str, Any]]:
     rows = []
     n = 0
     for week in range(WEEKS):
@@ -67,10 +67,6 @@ def _history(surge_week: int = WEEKS - 1, extra: int = 0) -> list[dict[str, Any]
                                     sub_event_type="Mob violence", actor1="Rioters (Kyrgyzstan)",
                                     inter1="5", actor2="", inter2="", interaction="50",
                                     fatalities="0"))
-    for k in range(extra):
-        n += 1
-        rows.append(g.acled_row(n, event_date=(START + timedelta(weeks=WEEKS, days=2)
-                                               ).isoformat()))
     return rows
 
 
