@@ -10,10 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from riskatlas.config import Settings
 from riskatlas.runtime import Runtime
+from riskatlas.warning import bulk
 from riskatlas.warning.ingest import CHUNK
 from riskatlas.warning.models import Event, EventBatch
 from tests.warning import files as g
@@ -27,7 +29,9 @@ from pathlib import Path
 from riskatlas.audit.service import Who
 from riskatlas.config import Settings
 from riskatlas.runtime import Runtime
-from riskatlas.warning import service
+from riskatlas.warning import bulk, service
+if sys.argv[3] == "rows":  # the row-by-row writer, not one batch (warning.batches)
+    bulk.FAST_MIN_BYTES = 1 << 62
 
 state = {"phase": "", "calls": 0}
 def phase(name):
@@ -52,10 +56,15 @@ def _count(db_url: str) -> int:
         return rows + int(session.scalar(select(func.sum(EventBatch.rows - EventBatch.dead))) or 0)
 
 
-def test_sigkill_mid_import_leaves_nothing(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("way", ["batch", "rows"])
+def test_sigkill_mid_import_leaves_nothing(db_url: str, tmp_path: Path, way: str) -> None:
+    """`batch`: the file (over bulk.FAST_MIN_BYTES) is stored as one batch, killed once the
+    batch is written and before the commit; `rows`: written row by row, killed after its
+    first chunks."""
     path = g.write_csv(tmp_path / "big.csv", g.ACLED_COLUMNS,
                        [g.acled_row(n) for n in range(ROWS)])
-    with subprocess.Popen([sys.executable, "-c", SCRIPT, db_url, str(path)],
+    assert path.stat().st_size >= bulk.FAST_MIN_BYTES
+    with subprocess.Popen([sys.executable, "-c", SCRIPT, db_url, str(path), way],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None and process.stderr is not None
@@ -83,3 +92,5 @@ def test_sigkill_mid_import_leaves_nothing(db_url: str, tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert _count(db_url) == ROWS
+    with Runtime(Settings(database_url=db_url)).transaction() as session:
+        assert session.scalar(select(func.count()).select_from(EventBatch)) == 1
