@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import ClauseElement, delete, insert, select, update
+from sqlalchemy import ClauseElement, Select, delete, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -106,13 +106,18 @@ class Batch:
     dead: int
 
 
+def _batches() -> Select[int, str, int, str, int, str, int]:
+    """The columns of a Batch."""
+    return select(EventBatch.id, EventBatch.uuid, EventBatch.size, EventBatch.source,
+                  EventBatch.owner_org_id, EventBatch.tlp, EventBatch.dead)
+
+
 def visible(session: Session, scope: Scope | None, sources: Iterable[str] | None = None,
             ids: Iterable[int] | None = None) -> list[Batch]:
     """The batches the scope shows (of these sources, or ids), in id order. Scope None: every
     batch, for the readers that read every event and apply the markings themselves (the
     columnar copy of warning.store, as its reads of `events` have no scope clause)."""
-    query = select(EventBatch.id, EventBatch.uuid, EventBatch.size, EventBatch.source,
-                   EventBatch.owner_org_id, EventBatch.tlp, EventBatch.dead)
+    query = _batches()
     if scope is not None:
         query = query.where(scope.batches)
     if sources is not None:
@@ -383,9 +388,7 @@ def retire(session: Session, retired: dict[int, list[str]]) -> None:
 def of_source(session: Session, source: str) -> list[Batch]:
     """Every batch of a source (the write path compares a file with all of them)."""
     return [Batch(*row) for row in session.execute(
-        select(EventBatch.id, EventBatch.uuid, EventBatch.size, EventBatch.source,
-               EventBatch.owner_org_id, EventBatch.tlp, EventBatch.dead)
-        .where(EventBatch.source == source).order_by(EventBatch.id))]
+        _batches().where(EventBatch.source == source).order_by(EventBatch.id))]
 
 
 def live_ids(session: Session, source: str, ids: Sequence[str]) -> dict[str, tuple[int, str]]:
