@@ -122,7 +122,7 @@ def _check(runtime: Runtime, copy: ColumnStore) -> store.Snapshot:
     with runtime.transaction() as session:
         snap = alerts.snapshot_of(session, operator_scope(), copy)
         assert snap is not None
-        table = columns.fetch(session, store.STORED, [])
+        table = columns.fetch(session, store.STORED, [], scope=None)
         assert _decoded(snap.all()) == _decoded(table)
         owner = session.scalar(select(Organisation.id).where(Organisation.key == "C5-SEC"))
         assert owner is not None

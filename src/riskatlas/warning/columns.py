@@ -184,14 +184,14 @@ def query(dialect: str, names: Sequence[str], where: Sequence[ColumnElement[bool
 
 
 def fetch(session: Session, names: Sequence[str], where: Sequence[ColumnElement[bool]],
-          only: Mapping[str, Sequence[str]] | None = None, *, scope: Scope | None = None,
+          only: Mapping[str, Sequence[str]] | None = None, *, scope: Scope | None,
           rows: Sequence[ColumnElement[bool]] = (),
           batch_ids: Collection[int] | None = None) -> Columns:
     """The named columns of the events matching `where`, of the rows of `events` and of the
-    batches (warning.batches) alike, that `scope` shows (None: every event, for the columnar
-    copy of warning.store); `only`: some columns read for these countries only (only_in).
-    `rows`: more conditions for the rows of `events` only; `batch_ids`: the batches to read
-    (None: all the scope shows)."""
+    batches (warning.batches) alike, that `scope` shows (None, said explicitly: every event,
+    for the columnar copy of warning.store); `only`: some columns read for these countries
+    only (only_in). `rows`: more conditions for the rows of `events` only; `batch_ids`: the
+    batches to read (None: all the scope shows)."""
     dialect = session.get_bind().dialect
     clauses = [*([scope.events] if scope is not None else []), *where, *rows]
     compiled = query(dialect.name, names, clauses, only).compile(
@@ -233,7 +233,7 @@ def fetch(session: Session, names: Sequence[str], where: Sequence[ColumnElement[
 
 
 def first_day(session: Session, where: Sequence[ColumnElement[bool]],
-              scope: Scope | None = None) -> date | None:
+              scope: Scope | None) -> date | None:
     """The first day of the events matching `where` that `scope` shows (rows and batches)."""
     found: date | None = session.scalar(select(func.min(Event.date)).where(
         *([scope.events] if scope is not None else []), *where))

@@ -325,4 +325,4 @@ def _not_older(now: changes.Watermark, copy: changes.Watermark) -> bool:
 def _read(session: Session, rows: list[Any], batch_ids: set[int] | None = None) -> Columns:
     """Every event: the rows of `events` matching `rows`, and the batches `batch_ids` (None:
     all of them, as the same transaction sees them)."""
-    return columns.fetch(session, STORED, [], rows=rows, batch_ids=batch_ids)
+    return columns.fetch(session, STORED, [], scope=None, rows=rows, batch_ids=batch_ids)
