@@ -1,4 +1,4 @@
-"""Event import: one file of one format into `events`, all of it or nothing.
+"""Event import: one file of one format into the event store, all of it or nothing.
 
 Two phases over the file. Phase one reads and validates every row and writes nothing; any bad
 row is reported as `file:line: column: reason`, and the import stops there unless
@@ -13,10 +13,11 @@ Reading twice rather than keeping the rows: a 2.5 M event file held as Python ro
 several GB; streaming keeps memory flat and the second pass costs one more parse. The exact
 reader is the csv module, row by row: errors must name the line of each bad row, and quoted
 fields span lines. An ACLED file of 4 MB or more first goes the fast way (warning.bulk): DuckDB
-reads and checks it as columns, and only if it finds nothing to report does it feed phase two;
-otherwise the exact reader reads the file as above and reports each problem. Both give the same
-rows, digests and counts (tests/warning/test_ingest.py); benchmarks/README.md, "Event ingest",
-has the figures.
+reads and checks it as columns, and only if it finds nothing to report is the file stored as
+one batch (warning.batches: a Parquet file in the database, read beside the rows); otherwise
+the exact reader reads the file as above and reports each problem. Both give the events the
+readers show alike, with the same counts (tests/warning/test_ingest.py, test_batches.py);
+benchmarks/README.md, "Event ingest", has the figures.
 """
 
 from __future__ import annotations
@@ -309,7 +310,8 @@ def _import_checked(session: Session, path: Path, checked: bulk.Checked, owner_o
                     tlp: str, progress: Progress | None,
                     phase: Callable[[str], None] | None,
                     only: frozenset[str] | None) -> ImportResult:
-    """The write phase of a file DuckDB has read and found clean (warning.bulk)."""
+    """The write phase of a file DuckDB has read and found clean (warning.bulk): one batch
+    (warning.batches), or rows when the batch would be too large."""
     if phase:
         phase("Writing")
     result = ImportResult(read=checked.count)
