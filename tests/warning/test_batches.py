@@ -216,6 +216,14 @@ def test_re_imports_retire_old_versions_and_withdrawals_go(
     assert _counts(db_url) == (1, 2)
     listed = {e["source_id"]: e for e in _listed(db_url)}
     assert len(listed) == 40 and listed[rows[4]["event_id_cnty"]]["notes"] == "updated"
+    # pages over a row and two batches: newest first, each event once, as the whole list
+    whole = _listed(db_url)
+    assert [(e["date"], e["id"]) for e in whole] == sorted(
+        ((e["date"], e["id"]) for e in whole), reverse=True)
+    with Runtime(Settings(database_url=db_url)).transaction() as session:
+        pages = [e for start in range(0, 40, 7) for e in service.list_events(
+            session, operator_scope(), service.EventFilters(), limit=7, offset=start)[1]]
+    assert pages == whole
     # withdrawn by the source: gone from every reader, from a batch and from the rows
     withdrawn = tmp_path / "deleted.csv"
     withdrawn.write_text("event_id_cnty,deleted_timestamp\n" + "".join(

@@ -29,7 +29,19 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import ClauseElement, Select, delete, insert, select, update
+from sqlalchemy import (
+    ClauseElement,
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    false,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -76,6 +88,19 @@ _PRIVATE: Path | None = None
 
 def event_id(batch_id: int, row: int) -> int:
     return (batch_id << BATCH_SHIFT) + row
+
+
+def having_ids(ids: Iterable[int]) -> ColumnElement[bool]:
+    """The view's events of these ids, by batch and place in the file: DuckDB skips the parts
+    of the file outside each batch's range of places (an `id IN (...)` is computed for every
+    event: 557 against 80 ms for a page of 50 in 2.5 M)."""
+    places: dict[int, list[int]] = {}
+    for i in ids:
+        places.setdefault(i >> BATCH_SHIFT, []).append((i & ((1 << BATCH_SHIFT) - 1)) - 1)
+    batch: ColumnElement[int] = literal_column("batch")
+    n: ColumnElement[int] = literal_column("n")
+    return or_(false(), *(and_(batch == b, n.between(min(at), max(at)), n.in_(at))
+                          for b, at in places.items()))
 
 
 def batch_of(event_id: int) -> int | None:
@@ -194,7 +219,7 @@ class View:
                     "admin1, location, latitude, longitude, event_type, sub_type, actor1, "
                     "actor2, fatalities, 1 AS events, notes, "
                     f"{b.owner_org_id} AS owner_org_id, {_quote(b.tlp)} AS tlp, "
-                    f"{b.id} AS batch, {extra} "
+                    f"{b.id} AS batch, file_row_number AS n, {extra} "
                     f"FROM read_parquet({_quote(str(path))}, file_row_number = true)")
             if b.dead:
                 part += f" WHERE source_id NOT IN (SELECT source_id FROM dead WHERE batch = {b.id})"
