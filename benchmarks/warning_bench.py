@@ -127,12 +127,11 @@ def to_batches(runtime: Runtime, folder: Path) -> int:
                 f"fatalities, CAST(NULL AS VARCHAR) AS notes, {extra} FROM t "
                 f"WHERE owner_org_id = {owner} AND tlp = '{tlp}') TO '{path}' "
                 f"(FORMAT parquet, COMPRESSION {batches.COMPRESSION})")
-            n, first, last = con.execute(
-                "SELECT count(*), min(CAST(date AS DATE)), max(CAST(date AS DATE)) FROM t "
-                f"WHERE owner_org_id = {owner} AND tlp = '{tlp}'").fetchone()
+            n = con.execute(f"SELECT count(*) FROM t WHERE owner_org_id = {owner} "
+                            f"AND tlp = '{tlp}'").fetchone()[0]
             session.add(EventBatch(uuid=uuid.uuid4().hex, source="acled", file=path.name,
-                                   rows=n, dead=0, size=path.stat().st_size, first_date=first,
-                                   last_date=last, owner_org_id=owner, tlp=tlp,
+                                   rows=n, dead=0, size=path.stat().st_size,
+                                   owner_org_id=owner, tlp=tlp,
                                    data=path.read_bytes()))
             made += 1
         session.execute(text("DELETE FROM events"))

@@ -18,7 +18,6 @@ readers (warning.service, warning.columns) ask both and merge.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import tempfile
 import uuid
@@ -28,7 +27,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     ClauseElement,
     ColumnElement,
@@ -49,6 +47,7 @@ from riskatlas.sharing.models import RecordShare
 from riskatlas.sharing.policy import Scope
 from riskatlas.warning import bulk
 from riskatlas.warning.models import BATCH_SHIFT, EventBatch, EventBatchDead, EventEpoch
+from riskatlas.warning.writer import digest_of
 
 # The columns of the file, beside the batch's own (source, owner, marking, stamp): those of
 # `events` but the constant ones, and ACLED's extra fields as x_<name>.
@@ -84,10 +83,6 @@ def cache_root() -> Path:
 
 
 _PRIVATE: Path | None = None
-
-
-def event_id(batch_id: int, row: int) -> int:
-    return (batch_id << BATCH_SHIFT) + row
 
 
 def having_ids(ids: Iterable[int]) -> ColumnElement[bool]:
@@ -271,10 +266,10 @@ class Written:
 
 
 def store(session: Session, con: Any, source: str, file_name: str, owner_org_id: int,
-          tlp: str, stamp: datetime, folder: Path, total: int, days: tuple[date, date],
+          tlp: str, stamp: datetime, folder: Path, total: int,
           stored: Callable[[], None] | None = None) -> Written | None:
     """Store the file's normalised events, the DuckDB view or table `norm` (`total` rows of
-    the file's columns, see EXTRA, dated within `days`), as a batch in the caller's
+    the file's columns, see EXTRA), as a batch in the caller's
     transaction. Events already stored with the same content are left out; the stored
     versions of those it rewrites (in older batches or in `events`) are retired. `stored`:
     called once the batch is written (not yet committed). None when the file would be too
@@ -321,8 +316,7 @@ def store(session: Session, con: Any, source: str, file_name: str, owner_org_id:
     written.updated = sum(map(len, retired.values())) + in_rows
     written.added = fresh - written.updated
     batch = EventBatch(uuid=uuid.uuid4().hex, source=source, file=file_name[:255], rows=fresh,
-                       dead=0, size=size, first_date=days[0], last_date=days[1],
-                       owner_org_id=owner_org_id, tlp=tlp, imported_at=stamp,
+                       dead=0, size=size, owner_org_id=owner_org_id, tlp=tlp, imported_at=stamp,
                        data=path.read_bytes())
     session.add(batch)
     session.flush()
@@ -335,19 +329,6 @@ def store(session: Session, con: Any, source: str, file_name: str, owner_org_id:
     return written
 
 
-def row_digest(source: str, sid: str, day: date, country: str, admin1: str | None,
-               location: str | None, lat: float | None, lon: float | None, event_type: str,
-               sub_type: str | None, actor1: str | None, actor2: str | None,
-               fatalities: int | None, notes: str | None, extra: dict[str, Any] | None,
-               owner_org_id: int, tlp: str) -> str:
-    """The digest a row of `events` carries (ingest.digest_of, in WRITTEN order)."""
-    body = [source, sid, "day", day.isoformat(), country, admin1, location, lat, lon,
-            event_type, sub_type, actor1, actor2, fatalities, 1, notes, extra, owner_org_id,
-            tlp]
-    return hashlib.blake2b(orjson.dumps(body, option=orjson.OPT_SORT_KEYS),
-                           digest_size=16).hexdigest()
-
-
 _CONTENT_COLUMNS = ("source_id", "date", "country", "admin1", "location", "latitude",
                     "longitude", "event_type", "sub_type", "actor1", "actor2", "fatalities",
                     "notes", *(f"x_{name}" for name in EXTRA))
@@ -355,10 +336,13 @@ _CONTENT = ", ".join(_CONTENT_COLUMNS)
 
 
 def _digest_of(source: str, row: Sequence[Any], owner_org_id: int, tlp: str) -> str:
-    """row_digest of a row of `_CONTENT` columns."""
-    extra = {k: v for k, v in zip(EXTRA, row[13:], strict=True) if v is not None}
-    return row_digest(source, *row[:13], extra or None,  # type: ignore[call-arg]
-                      owner_org_id, tlp)
+    """The digest (writer.digest_of) a row of `events` of a row of `_CONTENT` columns would
+    carry: an ACLED event of one day."""
+    event = dict(zip(_CONTENT_COLUMNS[:13], row[:13], strict=True), source=source,
+                 period="day", events=1, owner_org_id=owner_org_id, tlp=tlp)
+    event["extra"] = {k: v for k, v in zip(EXTRA, row[13:], strict=True) if v is not None} \
+        or None
+    return digest_of(event)
 
 
 def _retire_rows(session: Session, con: Any, source: str, owner_org_id: int,

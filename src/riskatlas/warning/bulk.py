@@ -130,10 +130,6 @@ class Checked:
             "LEFT JOIN m_inters i1 ON r.inter1 = i1.v LEFT JOIN m_inters i2 ON r.inter2 = i2.v "
             f"LEFT JOIN m_interactions ix ON r.interaction = ix.v {where}")
 
-    def date_range(self) -> tuple[date, date]:
-        """The first and last days of the file."""
-        return min(self.days.values()), max(self.days.values())
-
     def count_in(self, only: frozenset[str]) -> int:
         """The rows of these countries (ISO3)."""
         return sum(n for *key, n in self.con.execute(

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from riskatlas.warning import batches, bulk, inputs
 from riskatlas.warning.fields import RowError, RowSkipped
 from riskatlas.warning.formats import FORMATS, Format
-from riskatlas.warning.writer import WRITTEN, EventWriter
+from riskatlas.warning.writer import WRITTEN, EventWriter, digest_of
 
 CHUNK = 5000  # rows per executemany: large enough to amortise the round trip, small in memory
 MAX_FIELD = 1 << 20  # a notes field may be long; a runaway quoted field is not
@@ -185,16 +185,6 @@ def quarantine_path(path: Path) -> Path:
     return path.with_name(f"{path.name}.quarantine{inputs.plain_suffix(path)}")
 
 
-def digest_of(event: dict[str, Any]) -> str:
-    """A digest of the normalised event (its written columns but the digest and the stamp)."""
-
-    def plain(value: Any) -> Any:
-        return value.isoformat() if isinstance(value, date) else value
-
-    body = orjson.dumps([plain(event.get(k)) for k in WRITTEN[:-2]], option=orjson.OPT_SORT_KEYS)
-    return hashlib.blake2b(body, digest_size=16).hexdigest()
-
-
 def import_file(session: Session, path: Path, format_name: str, owner_org_id: int,
                 tlp: str, skip_invalid: bool = False, progress: Progress | None = None,
                 phase: Callable[[str], None] | None = None,
@@ -325,7 +315,7 @@ def _import_checked(session: Session, path: Path, checked: bulk.Checked, owner_o
     if progress is not None:
         progress(size // 3)
     written = batches.store(session, checked.con, "acled", path.name, owner_org_id, tlp, stamp,
-                            Path(checked.folder.name), kept, checked.date_range(),
+                            Path(checked.folder.name), kept,
                             None if progress is None else lambda: progress(size * 2 // 3))
     if written is not None:
         result.added, result.updated, result.unchanged = (written.added, written.updated,

@@ -120,8 +120,6 @@ class EventBatch(Base):
     # the file's size in bytes (a local copy of another size is fetched again)
     size: Mapped[int] = mapped_column(BigInteger)
     dead: Mapped[int] = mapped_column(default=0)
-    first_date: Mapped[date] = mapped_column(Date)
-    last_date: Mapped[date] = mapped_column(Date)
     owner_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     tlp: Mapped[str] = mapped_column(String(16))
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)

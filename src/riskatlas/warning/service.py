@@ -118,6 +118,12 @@ def _owner_keys(session: Session, ids: set[int]) -> dict[int, str]:
                                 .where(Organisation.id.in_(sorted(ids)))).all())
 
 
+def _batch_select() -> Select[Any]:
+    """Every column of the batches' view (warning.batches.VIEW_COLUMNS)."""
+    return select(*(Event.__table__.c[c] if c in Event.__table__.c else literal_column(c)
+                    for c in batches.VIEW_COLUMNS))
+
+
 def _batch_rows(view: batches.View, query: Select[Any]) -> list[dict[str, Any]]:
     cursor = view.run(query)
     names = [d[0] for d in cursor.description]
@@ -152,9 +158,7 @@ def list_events(session: Session, scope: Scope, filters: EventFilters, limit: in
             .limit(offset + limit))]
         page = [i for _, i in sorted(keys, reverse=True)[offset:offset + limit]]
         in_batches = [i for i in page if batches.batch_of(i) is not None]
-        chosen = [Event.__table__.c[c] if c in Event.__table__.c else literal_column(c)
-                  for c in batches.VIEW_COLUMNS]
-        theirs = _batch_rows(view, select(*chosen).where(batches.having_ids(in_batches))) \
+        theirs = _batch_rows(view, _batch_select().where(batches.having_ids(in_batches))) \
             if in_batches else []
     mine = session.execute(
         select(Event, Organisation.key).join(Organisation, Organisation.id == Event.owner_org_id)
@@ -173,9 +177,7 @@ def get_event(session: Session, scope: Scope, event_id: int) -> dict[str, Any] |
         if view is None:
             return None
         with view:
-            chosen = [Event.__table__.c[c] if c in Event.__table__.c else literal_column(c)
-                      for c in batches.VIEW_COLUMNS]
-            found = _batch_rows(view, select(*chosen).where(batches.having_ids([event_id])))
+            found = _batch_rows(view, _batch_select().where(batches.having_ids([event_id])))
         if not found:
             return None
         keys = _owner_keys(session, {found[0]["owner_org_id"]})

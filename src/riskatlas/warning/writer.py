@@ -20,10 +20,12 @@ rather than kept up to date row by row, 1.7 s for the same rows.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import Index, Table, func, select
 from sqlalchemy.orm import Session
 
@@ -38,6 +40,16 @@ KNOWN_FACTOR = 4  # read the stored digests when the file has a quarter of the t
 REBUILD_MIN = 10_000  # ... and are this many at least (a small file: keep them)
 _STAGE = "events_import_stage"
 DIGEST = WRITTEN.index("digest")
+
+
+def digest_of(event: dict[str, Any]) -> str:
+    """A digest of the normalised event (its written columns but the digest and the stamp)."""
+
+    def plain(value: Any) -> Any:
+        return value.isoformat() if isinstance(value, date) else value
+
+    body = orjson.dumps([plain(event.get(k)) for k in WRITTEN[:-2]], option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
 def _table() -> Table:

@@ -33,8 +33,6 @@ def upgrade() -> None:
         sa.Column("rows", sa.Integer(), nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("dead", sa.Integer(), nullable=False),
-        sa.Column("first_date", sa.Date(), nullable=False),
-        sa.Column("last_date", sa.Date(), nullable=False),
         sa.Column("owner_org_id", sa.Integer(), nullable=False),
         sa.Column("tlp", sa.String(length=16), nullable=False),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
