@@ -22,7 +22,7 @@ from riskatlas.audit.service import Who
 from riskatlas.cli_options import operator_scope
 from riskatlas.config import Settings
 from riskatlas.runtime import Runtime
-from riskatlas.warning import alerts, bulk, service
+from riskatlas.warning import alerts, batches, bulk, service
 from riskatlas.warning.indicators import parse_indicators
 from riskatlas.warning.models import Alert, Event, EventBatch, EventBatchDead, WarningMark
 from riskatlas.warning.store import ColumnStore
@@ -243,6 +243,30 @@ def test_re_imports_retire_old_versions_and_withdrawals_go(
     assert "40 row(s) read: 3 added, 37 updated, 0 unchanged" in out, out
     assert _counts(db_url) == (0, 1)
     assert {e["notes"] for e in _listed(db_url)} == {"all new"}
+
+
+def test_a_file_too_large_for_one_batch_is_written_as_rows(
+        db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over batches.MAX_FILE the clean file is written row by row, nothing of a batch left
+    half-made: its changed events become rows and retire their batch versions; unchanged
+    ones stay where they are."""
+    rows = _history()[:30]
+    path = g.write_csv(tmp_path / "acled.csv", g.ACLED_COLUMNS, rows)
+    _import(db_url, path, monkeypatch, fast=True)
+    assert _counts(db_url) == (0, 1)
+    rows[2]["fatalities"] = "9"
+    rows[5]["notes"] = "revised"
+    g.write_csv(path, g.ACLED_COLUMNS, rows)
+    for expected in ("30 row(s) read: 0 added, 2 updated, 28 unchanged",
+                     "30 row(s) read: 0 added, 0 updated, 30 unchanged"):
+        with monkeypatch.context() as patch:
+            patch.setattr(batches, "MAX_FILE", 0)
+            out = _import(db_url, path, monkeypatch, fast=True)
+        assert expected in out, out
+        assert _counts(db_url) == (2, 1)
+        listed = {e["source_id"]: e for e in _listed(db_url)}
+        assert len(listed) == 30 and listed[rows[2]["event_id_cnty"]]["fatalities"] == 9
+        assert listed[rows[5]["event_id_cnty"]]["notes"] == "revised"
 
 
 def _listed(db_url: str) -> list[dict[str, Any]]:

@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 from riskatlas.sharing.models import RecordShare
 from riskatlas.sharing.policy import Scope
 from riskatlas.warning import bulk
-from riskatlas.warning.models import BATCH_SHIFT, EventBatch, EventBatchDead, EventEpoch
+from riskatlas.warning.models import BATCH_SHIFT, Event, EventBatch, EventBatchDead, EventEpoch
 from riskatlas.warning.writer import digest_of
 
 # The columns of the file, beside the batch's own (source, owner, marking, stamp): those of
@@ -298,7 +298,7 @@ def store(session: Session, con: Any, source: str, file_name: str, owner_org_id:
                 "SELECT o.batch, o.source_id FROM old o JOIN mine m "
                 "ON m.source_id = o.source_id AND m.h <> o.h").fetchall():
             retired.setdefault(batch, []).append(sid)
-    _, in_rows = _retire_rows(session, con, source, owner_org_id, tlp)
+    in_rows = _compare_rows(session, con, source, owner_org_id, tlp)
     written.unchanged = con.execute("SELECT count(*) FROM same").fetchone()[0]
     fresh = total - written.unchanged
     if not fresh:
@@ -312,8 +312,11 @@ def store(session: Session, con: Any, source: str, file_name: str, owner_org_id:
                 f"(FORMAT parquet, COMPRESSION {COMPRESSION})")
     size = path.stat().st_size
     if size > MAX_FILE:
-        return None
-    written.updated = sum(map(len, retired.values())) + in_rows
+        return None  # nothing written yet
+    for start in range(0, len(in_rows), 5000):  # the rows the batch replaces
+        session.execute(delete(Event).where(Event.source == source,
+                                            Event.source_id.in_(in_rows[start:start + 5000])))
+    written.updated = sum(map(len, retired.values())) + len(in_rows)
     written.added = fresh - written.updated
     batch = EventBatch(uuid=uuid.uuid4().hex, source=source, file=file_name[:255], rows=fresh,
                        dead=0, size=size, owner_org_id=owner_org_id, tlp=tlp, imported_at=stamp,
@@ -345,15 +348,13 @@ def _digest_of(source: str, row: Sequence[Any], owner_org_id: int, tlp: str) -> 
     return digest_of(event)
 
 
-def _retire_rows(session: Session, con: Any, source: str, owner_org_id: int,
-                 tlp: str) -> tuple[int, int]:
+def _compare_rows(session: Session, con: Any, source: str, owner_org_id: int,
+                  tlp: str) -> list[str]:
     """The file's events already stored as rows of `events`: those of the same content stay
-    (and are added to the table `same`), the others are deleted (the batch has their new
-    version). Returns (unchanged, rewritten)."""
-    from riskatlas.warning.models import Event
-
+    (they are added to the table `same`); the ids of the others, whose rows the batch is to
+    replace, are returned. Nothing is written."""
     if session.scalar(select(Event.id).where(Event.source == source).limit(1)) is None:
-        return 0, 0
+        return []
     stored = {sid: digest for sid, digest in session.execute(
         select(Event.source_id, Event.digest).where(Event.source == source))}
     con.execute("CREATE TABLE stored_ids (source_id VARCHAR)")
@@ -366,10 +367,7 @@ def _retire_rows(session: Session, con: Any, source: str, owner_org_id: int,
         (same if stored[row[0]] == digest else hits).append(row[0])
     if same:
         _insert(con, "same", same)
-    for start in range(0, len(hits), 5000):
-        session.execute(delete(Event).where(Event.source == source,
-                                            Event.source_id.in_(hits[start:start + 5000])))
-    return len(same), len(hits)
+    return hits
 
 
 def retire(session: Session, retired: dict[int, list[str]]) -> None:

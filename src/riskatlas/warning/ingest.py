@@ -324,11 +324,11 @@ def _import_checked(session: Session, path: Path, checked: bulk.Checked, owner_o
         if progress is not None:
             progress(size)
         return result
-    # too large for one batch: rows of `events`, the batches' versions of them retired
-    ids = [sid for (sid,) in checked.con.execute(
-        "SELECT coalesce(event_id_cnty, data_id) FROM raw").fetchall()]
-    found = batches.live_ids(session, "acled", ids)
-    batches.retire(session, batches.by_batch(found, found))
+    # too large for one batch (nothing written yet): rows of `events`; the batches' versions
+    # of the events it changes are retired, as by the row-by-row import
+    in_batches = batches.live_ids(session, "acled", [sid for (sid,) in checked.con.execute(
+        "SELECT coalesce(event_id_cnty, data_id) FROM raw").fetchall()])
+    moved: list[str] = []
     done = 0
     dumps, sort, blake2b = orjson.dumps, orjson.OPT_SORT_KEYS, hashlib.blake2b
     writer = EventWriter(session, "acled", stamp, kept)
@@ -348,6 +348,11 @@ def _import_checked(session: Session, path: Path, checked: bulk.Checked, owner_o
                         lon, event_type, sub_type, actor1, actor2, fatalities, 1, notes, extra,
                         owner_org_id, tlp]
                 digest = blake2b(dumps(body, option=sort), digest_size=16).hexdigest()
+                held = in_batches.get(sid)
+                if held is not None:
+                    if held[1] == digest:
+                        continue  # unchanged, in its batch
+                    moved.append(sid)
                 if day not in written_day:
                     written_day[day] = writer.value("date", day)
                 rows.append(("acled", sid, "day", written_day[day], country, admin1, location,
@@ -358,9 +363,10 @@ def _import_checked(session: Session, path: Path, checked: bulk.Checked, owner_o
             if progress is not None:
                 progress(size * done // max(checked.count, 1))
         result.added, touched = writer.finish()
+        batches.retire(session, batches.by_batch(in_batches, moved))
     finally:
         writer.close()
-    result.updated = touched - result.added
+    result.added, result.updated = result.added - len(moved), touched - result.added + len(moved)
     result.unchanged = kept - touched
     result.problems = []
     return result
